@@ -1,0 +1,115 @@
+"""The Flask application: every request under /fhir goes through the pipeline; every error becomes
+an OperationOutcome here, never a stack trace or SQL (https://hl7.org/fhir/R4/http.html)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from fhir_server import http, json_codec, resources
+from fhir_server.errors import (Conflict, FhirError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge,
+                                BadRequest, outcome_for)
+from fhir_server.interactions import INTERACTIONS
+from fhir_server.interactions.capabilities import capability_statement
+from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
+from fhir_server.router import Router
+from fhir_server.search.engine import SearchEngine
+from fhir_server.settings import Settings
+from fhir_server.storage.database import Database
+from fhir_server.storage.repository import Repository
+
+log = logging.getLogger(__name__)
+FHIR_PREFIX = "/fhir"
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+_FORM = "application/x-www-form-urlencoded"
+
+
+def build_context(settings: Settings) -> Context:
+    """Storage, search and the pipeline wired together; usable without Flask (the CLI loads with it)."""
+    resource_types = resources.supported_resource_types()
+    search = SearchEngine(resource_types)
+    database = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                        sqlite_synchronous=settings.sqlite_synchronous)
+    pipeline = Pipeline(Router(INTERACTIONS, resources.is_supported))
+    statement = capability_statement(INTERACTIONS, resource_types, search, settings.base_url)
+    return Context(Repository(database, search.index_rows), settings, search, pipeline, statement)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    context = build_context(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.extensions["fhir"] = context
+
+    @app.route(FHIR_PREFIX, defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False)
+    @app.route(FHIR_PREFIX + "/<path:path>", methods=_METHODS, provide_automatic_options=False)
+    def fhir(path: str):
+        return _respond(context.pipeline.handle(_fhir_request(path, settings), context))
+
+    @app.errorhandler(FhirError)
+    def fhir_error(error: FhirError):
+        headers = {"Allow": ", ".join(error.allowed)} if isinstance(error, MethodNotAllowed) and error.allowed else {}
+        return _outcome(error, headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _outcome(_from_werkzeug(error))
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error: IntegrityError):
+        log.warning("write conflict: %s", type(error.orig).__name__)
+        return _outcome(Conflict("Another request changed the same resource at the same time; retry."))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unexpected failure on %s %s", request.method, request.path)
+        return _outcome(InternalError())
+
+    return app
+
+
+def _fhir_request(path: str, settings: Settings) -> FhirRequest:
+    base_url = settings.base_url or request.root_url.rstrip("/") + FHIR_PREFIX
+    params = list(request.args.items(multi=True))
+    body = b""
+    if request.method == "POST" and path.rstrip("/").endswith("_search"):
+        if http.media_type(request.content_type) not in (_FORM, ""):
+            raise BadRequest(f"POST _search takes a `{_FORM}` body.")
+        params += list(request.form.items(multi=True))
+    elif request.method in ("POST", "PUT", "PATCH"):
+        body = request.get_data(cache=False)
+    return FhirRequest(request.method, path.strip("/"), params, request.headers, body, base_url)
+
+
+def _respond(response: FhirResponse) -> Response:
+    headers = dict(response.headers)
+    body = response.body
+    if body is None or response.status in (204, 304):
+        return Response(status=response.status, headers=headers)
+    media = http.response_media_type(request.args.get("_format"), request.headers.get("Accept"))
+    if request.args.get("_pretty") == "true":
+        body = json_codec.pretty(body)
+    return Response(body, response.status, headers, content_type=f"{media}; charset=utf-8")
+
+
+def _outcome(error: FhirError, headers: dict | None = None) -> Response:
+    body = json_codec.dump(outcome_for(error))
+    return Response(body, error.status, headers or {}, content_type=f"{http.FHIR_JSON}; charset=utf-8")
+
+
+def _from_werkzeug(error: HTTPException) -> FhirError:
+    if isinstance(error, RequestEntityTooLarge):
+        return PayloadTooLarge("The request body is larger than the server accepts (FHIR_SERVER_MAX_REQUEST_BYTES).")
+    if error.code == 404:
+        return NotFound(f"There is nothing at `{request.path}`; the FHIR API is at `{FHIR_PREFIX}`.")
+    if error.code == 405:
+        return MethodNotAllowed(f"`{request.method}` is not allowed on `{request.path}`.")
+    if error.code == 400:
+        return BadRequest("The request is malformed.")
+    failure = FhirError(error.description or error.name)
+    failure.status = error.code or 500
+    return failure

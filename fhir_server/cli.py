@@ -1,0 +1,62 @@
+"""The `fhir-server` command: serve, init-db, load, settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from fhir_server.settings import Settings, describe
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 clinical data server")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the FHIR API with a production WSGI server (gunicorn)")
+    serve.add_argument("--host", help="address to listen on (FHIR_SERVER_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (FHIR_SERVER_PORT)")
+    serve.add_argument("--workers", type=int, help="worker processes (FHIR_SERVER_WORKERS)")
+
+    commands.add_parser("init-db", help="create or upgrade the database schema (Alembic migrations)")
+
+    load = commands.add_parser("load", help="load batch or transaction Bundle JSON files")
+    load.add_argument("paths", nargs="+", type=Path, help="Bundle files or folders of them")
+
+    commands.add_parser("settings", help="list every setting with its environment variable and help")
+
+    args = parser.parse_args(argv)
+    overrides = {key: getattr(args, key, None) for key in ("host", "port", "workers")}
+    try:
+        settings = Settings.from_env(**overrides)
+    except ValueError as error:
+        parser.error(str(error))
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        from fhir_server.serve import serve as run_server
+
+        run_server(settings)
+    elif args.command == "init-db":
+        from fhir_server.storage.database import migrate
+
+        migrate(settings.database_url)
+        print(f"database schema is up to date at {_display_url(settings.database_url)}")
+    elif args.command == "load":
+        from fhir_server.loading import load_bundles
+
+        return 0 if load_bundles(settings, args.paths) else 1
+    elif args.command == "settings":
+        for variable, default, help_text in describe():
+            print(f"{variable} (default {default!r})\n    {help_text}")
+    return 0
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

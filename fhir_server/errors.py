@@ -1,0 +1,125 @@
+"""Typed errors and the one place that turns them into OperationOutcome resources.
+
+See https://hl7.org/fhir/R4/operationoutcome.html and http.html#2.21.0.17 for status codes.
+Handlers raise these; ``app.py`` and the Bundle processor call :func:`outcome_for` to answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One OperationOutcome.issue: what went wrong and, where known, at which element."""
+
+    severity: str
+    code: str
+    diagnostics: str
+    expression: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        issue = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
+        if self.expression:
+            issue["expression"] = list(self.expression)
+        return issue
+
+
+class FhirError(Exception):
+    """A client's or the server's failure with its HTTP status and OperationOutcome issue code."""
+
+    status = 500
+    issue_code = "exception"
+
+    def __init__(self, message: str, *, expression: tuple[str, ...] = (), issues: list[Issue] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.issues = issues or [Issue("error", self.issue_code, message, expression)]
+
+
+    def at(self, location: str) -> "FhirError":
+        """The same error, its issues prefixed with where it happened, e.g. ``Bundle.entry[3]``."""
+        self.issues = [
+            Issue(issue.severity, issue.code, f"{location}: {issue.diagnostics}",
+                  tuple(f"{location}.{path}" if not path.startswith("Bundle.") else path for path in issue.expression)
+                  or (location,))
+            for issue in self.issues
+        ]
+        return self
+
+
+class BadRequest(FhirError):
+    status, issue_code = 400, "invalid"
+
+
+class InvalidResource(FhirError):
+    """The body is not a valid FHIR R4 resource; issues carry the validator's messages and paths."""
+
+    status, issue_code = 400, "invalid"
+
+
+class NotFound(FhirError):
+    status, issue_code = 404, "not-found"
+
+
+class MethodNotAllowed(FhirError):
+    status, issue_code = 405, "not-supported"
+
+    def __init__(self, message: str, allowed: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class NotAcceptable(FhirError):
+    status, issue_code = 406, "not-supported"
+
+
+class Conflict(FhirError):
+    status, issue_code = 409, "conflict"
+
+
+class Gone(FhirError):
+    status, issue_code = 410, "deleted"
+
+    def __init__(self, message: str, *, version_id: int | None = None, last_updated: int | None = None):
+        super().__init__(message)
+        self.version_id = version_id
+        self.last_updated = last_updated
+
+
+class PreconditionFailed(FhirError):
+    status, issue_code = 412, "conflict"
+
+
+class PayloadTooLarge(FhirError):
+    status, issue_code = 413, "too-costly"
+
+
+class UnsupportedMediaType(FhirError):
+    status, issue_code = 415, "not-supported"
+
+
+class Unprocessable(FhirError):
+    status, issue_code = 422, "processing"
+
+
+class InternalError(FhirError):
+    """Anything unexpected: the client sees this message only, never the cause."""
+
+    status, issue_code = 500, "exception"
+
+    def __init__(self):
+        super().__init__("The server failed to process the request; the failure has been logged.")
+
+
+def operation_outcome(issues: list[Issue]) -> dict:
+    return {"resourceType": "OperationOutcome", "issue": [issue.to_json() for issue in issues]}
+
+
+def outcome_for(error: FhirError) -> dict:
+    return operation_outcome(error.issues)
+
+
+def information(message: str, code: str = "informational") -> dict:
+    """An OperationOutcome that reports success or a warning rather than a failure."""
+    return operation_outcome([Issue("information", code, message)])

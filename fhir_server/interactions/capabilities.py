@@ -1,0 +1,56 @@
+"""capabilities: GET [base]/metadata (https://hl7.org/fhir/R4/capabilitystatement.html).
+
+Derived from the declared interactions, the supported resource types and the search parameters
+the engine honours; built once at start-up and served as bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib import metadata
+
+from fhir_server import json_codec
+from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.storage.instants import format_instant
+
+
+def capabilities(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    return FhirResponse(200, context.capability_statement)
+
+
+def capability_statement(interactions, resource_types: tuple[str, ...], search, base_url: str) -> bytes:
+    type_codes, system_codes, flags = [], [], {}
+    for interaction in interactions:
+        for code in interaction.capability_codes:
+            target = type_codes if interaction.level in ("instance", "type") else system_codes
+            if code not in target:
+                target.append(code)
+        flags.update(interaction.capability_flags)
+    statement = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": format_instant(time.time_ns() // 1_000_000),
+        "kind": "instance",
+        "software": {"name": "fhir-server", "version": metadata.version("fhir-server")},
+        "implementation": {"description": "FHIR R4 clinical data server", **({"url": base_url} if base_url else {})},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "resource": [
+                {
+                    "type": resource_type,
+                    "interaction": [{"code": code} for code in type_codes],
+                    **flags,
+                    "searchParam": [
+                        {"name": code, "type": kind, "definition": url}
+                        for code, kind, url in search.supported_parameters(resource_type)
+                    ],
+                }
+                for resource_type in resource_types
+            ],
+            "interaction": [{"code": code} for code in system_codes],
+        }],
+    }
+    return json_codec.dump(statement)

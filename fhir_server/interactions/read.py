@@ -1,0 +1,12 @@
+"""read: GET [base]/[type]/[id] (https://hl7.org/fhir/R4/http.html#read)."""
+
+from fhir_server import http
+from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+
+
+def read(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    with context.reading() as connection:
+        version = context.repository.read(args["type"], args["id"], connection)
+    if http.not_modified(request, version):
+        return FhirResponse(304, None, http.resource_headers(version), version)
+    return http.resource_response(version)

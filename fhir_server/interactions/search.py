@@ -1,0 +1,31 @@
+"""search on a type: GET [base]/[type]?... and POST [base]/[type]/_search (https://hl7.org/fhir/R4/search.html).
+
+Unknown parameters are ignored and reported in an OperationOutcome entry, or refused with 400
+under `Prefer: handling=strict`.
+"""
+
+from __future__ import annotations
+
+from fhir_server import bundles, http, json_codec, paging
+from fhir_server.errors import Issue, operation_outcome
+from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+
+
+def search_type(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    resource_type = args["type"]
+    query = context.search.parse(resource_type, request.params, strict=http.strict_handling(request))
+    count = paging.page_size(request, context.settings)
+    with context.reading() as connection:
+        found = context.search.search(connection, query, after_id=paging.cursor(request), limit=count + 1)
+    page = found[:count]
+    next_cursor = page[-1].id if len(found) > count and page else None
+    entries = [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "match"})
+               for version in page]
+    if query.ignored:
+        outcome = operation_outcome([
+            Issue("warning", "not-supported", f"Search parameter `{name}` is not supported and was ignored.",
+                  (name,)) for name in query.ignored
+        ])
+        entries.append(bundles.entry(None, json_codec.dump(outcome), search={"mode": "outcome"}))
+    links = paging.links(request, next_cursor, dropped=frozenset(query.ignored))
+    return FhirResponse(200, bundles.bundle("searchset", entries, links=links))

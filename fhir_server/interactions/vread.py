@@ -1,0 +1,16 @@
+"""vread: GET [base]/[type]/[id]/_history/[vid] (https://hl7.org/fhir/R4/http.html#vread)."""
+
+from fhir_server import http
+from fhir_server.errors import NotFound
+from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+
+
+def vread(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    version_text = args["version"]
+    if not version_text.isdigit():
+        raise NotFound(f"Version `{version_text}` of `{args['type']}/{args['id']}` was not found.")
+    with context.reading() as connection:
+        version = context.repository.vread(args["type"], args["id"], int(version_text), connection)
+    if http.not_modified(request, version):
+        return FhirResponse(304, None, http.resource_headers(version), version)
+    return http.resource_response(version)

@@ -1,0 +1,42 @@
+"""Page size, keyset cursors and links of search and history Bundles (https://hl7.org/fhir/R4/http.html#paging).
+
+Pages continue after the last entry seen (a cursor), never at an offset: a page costs the same
+wherever it is, and a write between two pages does not shift entries into or out of the next one.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fhir_server.errors import BadRequest
+from fhir_server.pipeline import FhirRequest
+from fhir_server.settings import Settings
+
+CURSOR = "_cursor"
+
+
+def page_size(request: FhirRequest, settings: Settings) -> int:
+    raw = request.param("_count")
+    if raw is None:
+        return settings.default_page_size
+    if not raw.isdigit():
+        raise BadRequest(f"`_count={raw}` is not a whole number of entries.", expression=("_count",))
+    return min(int(raw), settings.max_page_size)
+
+
+def cursor(request: FhirRequest) -> str | None:
+    return request.param(CURSOR)
+
+
+def links(request: FhirRequest, next_cursor: str | None, dropped: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """``self`` with the parameters used, and ``next`` when there is another page."""
+    kept = [(key, value) for key, value in request.params if key != CURSOR and key not in dropped]
+    base = f"{request.base_url}/{request.path}".rstrip("/")
+    result = [("self", _url(base, kept + ([(CURSOR, request.param(CURSOR))] if request.param(CURSOR) else [])))]
+    if next_cursor is not None:
+        result.append(("next", _url(base, kept + [(CURSOR, next_cursor)])))
+    return result
+
+
+def _url(base: str, params: list[tuple[str, str]]) -> str:
+    return f"{base}?{urlencode(params)}" if params else base

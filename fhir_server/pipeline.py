@@ -1,0 +1,120 @@
+"""The seam every request passes: who is asking, which interaction, on what; then the handler.
+
+HTTP requests and each entry of a batch or transaction Bundle come through :meth:`Pipeline.handle`,
+so authorization (``before`` hooks) and audit (``after`` hooks) see every access in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from werkzeug.datastructures import Headers
+
+from fhir_server.errors import FhirError
+from fhir_server.search.engine import SearchEngine
+from fhir_server.settings import Settings
+from fhir_server.storage.repository import Repository, StoredVersion, WriteSession
+
+
+@dataclass
+class FhirRequest:
+    """A FHIR interaction request, from HTTP or from a Bundle entry."""
+
+    method: str
+    path: str  # relative to the FHIR base, without a leading slash
+    params: list[tuple[str, str]] = field(default_factory=list)
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    base_url: str = ""
+    resource: dict | None = None  # the parsed body, when already parsed
+    validated: bool = False  # the resource passed validation already (a Bundle entry)
+    assigned_id: str | None = None  # the id a transaction chose for a created resource
+    bundle_entry: int | None = None  # index of the Bundle entry this request came from
+
+    def param(self, name: str) -> str | None:
+        for key, value in self.params:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass
+class FhirResponse:
+    """What a handler answers: status, JSON body and headers, and the version it is about."""
+
+    status: int
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    version: StoredVersion | None = None
+
+
+@dataclass
+class Context:
+    """What handlers need: storage, search, settings, and the enclosing transaction, if any."""
+
+    repository: Repository
+    settings: Settings
+    search: SearchEngine
+    pipeline: "Pipeline"
+    capability_statement: bytes = b""
+    session: WriteSession | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator["Context"]:
+        """This context bound to one write transaction: the enclosing one in a transaction Bundle, else a new one."""
+        if self.session is not None:
+            yield self
+        else:
+            with self.repository.write() as session:
+                yield self.within(session)
+
+    @contextmanager
+    def reading(self):
+        """A connection that sees the enclosing transaction's own writes, else a fresh snapshot."""
+        with self.repository.reading(self.session.connection if self.session else None) as connection:
+            yield connection
+
+    def within(self, session: WriteSession) -> "Context":
+        return dataclasses.replace(self, session=session)
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Who is asking for which interaction on what: the facts authorization and audit decide on."""
+
+    principal: str | None  # None until authentication lands
+    interaction: str
+    resource_type: str | None
+    id: str | None
+    method: str
+    path: str
+
+
+BeforeHook = Callable[[RequestInfo], None]
+AfterHook = Callable[[RequestInfo, int], None]
+
+
+class Pipeline:
+    def __init__(self, router):
+        self.router = router
+        self.before: list[BeforeHook] = []
+        self.after: list[AfterHook] = []
+
+    def handle(self, request: FhirRequest, context: Context) -> FhirResponse:
+        route = self.router.match(request.method, request.path)
+        info = RequestInfo(None, route.interaction, route.args.get("type"), route.args.get("id"),
+                           request.method, request.path)
+        for hook in self.before:
+            hook(info)
+        try:
+            response = route.handler(request, route.args, context)
+        except FhirError as error:
+            for hook in self.after:
+                hook(info, error.status)
+            raise
+        for hook in self.after:
+            hook(info, response.status)
+        return response

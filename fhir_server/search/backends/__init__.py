@@ -1,0 +1,1 @@
+"""Search backends: each compiles a SearchQuery for its engine."""

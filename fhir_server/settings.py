@@ -1,0 +1,74 @@
+"""Every setting of the server, declared once with its default and help text.
+
+Each field can be overridden by an environment variable named ``FHIR_SERVER_`` plus the
+field name in upper case, e.g. ``FHIR_SERVER_DATABASE_URL``. This is the only module that
+reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+ENV_PREFIX = "FHIR_SERVER_"
+
+
+def _setting(default, help_text: str):
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = _setting(
+        "sqlite:///data/fhir.sqlite",
+        "SQLAlchemy URL of the database: sqlite:///path for the embedded store, "
+        "postgresql+psycopg://user@host/db for production.",
+    )
+    host: str = _setting("127.0.0.1", "Address `fhir-server serve` listens on.")
+    port: int = _setting(8080, "Port `fhir-server serve` listens on.")
+    workers: int = _setting(0, "Worker processes of `fhir-server serve`; 0 means one per core plus one.")
+    threads: int = _setting(4, "Threads per worker process; they keep client connections alive.")
+    base_url: str = _setting(
+        "",
+        "Public base URL of the FHIR endpoint used in Location headers and Bundle links, "
+        "e.g. https://fhir.example.org/fhir; empty means derived from each request.",
+    )
+    max_request_bytes: int = _setting(50 * 1024 * 1024, "Largest accepted request body in bytes; larger ones get 413.")
+    default_page_size: int = _setting(50, "Entries per page of a search or history Bundle when `_count` is absent.")
+    max_page_size: int = _setting(1000, "Largest `_count` honoured; larger values are lowered to it.")
+    sqlite_busy_timeout_ms: int = _setting(
+        30_000, "How long an SQLite writer waits for another process's write lock before failing."
+    )
+    sqlite_synchronous: str = _setting(
+        "FULL", "SQLite PRAGMA synchronous: FULL makes every committed write survive a power cut; NORMAL is faster."
+    )
+    log_level: str = _setting("INFO", "Python logging level of the server.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Defaults, then ``FHIR_SERVER_*`` variables, then keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for setting in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + setting.name.upper())
+            if raw is not None:
+                values[setting.name] = _convert(setting, raw)
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)
+
+
+def _convert(setting: dataclasses.Field, raw: str):
+    if setting.type in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{setting.name.upper()} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for each setting, for the CLI and the README."""
+    return [
+        (ENV_PREFIX + s.name.upper(), str(s.default), s.metadata["help"]) for s in dataclasses.fields(Settings)
+    ]

@@ -1,0 +1,87 @@
+"""Engines for SQLite (WAL, one writer at a time) and PostgreSQL, and schema migration.
+
+SQLite: writers start with ``BEGIN IMMEDIATE`` so two processes never both hold a read lock
+and then deadlock upgrading it; readers use deferred transactions and never block in WAL mode.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from importlib import resources as package_files
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+WRITE_OPTION = "fhir_write"
+
+
+class Database:
+    """An engine plus read and write transactions with the right locking for its dialect."""
+
+    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30_000, sqlite_synchronous: str = "FULL"):
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            _create_sqlite_directory(self.url.database)
+            self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
+            _configure_sqlite(self.engine, sqlite_busy_timeout_ms, sqlite_synchronous)
+        else:
+            self.engine = create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                yield connection
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _create_sqlite_directory(database: str | None) -> None:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's begin event, not the driver, decide when transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        writing = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(package_files.files("fhir_server.storage") / "migrations"))
+    # ConfigParser interpolation would choke on a percent sign in a password.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest Alembic revision; safe to run on an up-to-date database."""
+    from alembic import command
+
+    Database(url).dispose()  # creates the SQLite directory if needed
+    command.upgrade(alembic_config(url), "head")

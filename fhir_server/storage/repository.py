@@ -1,0 +1,295 @@
+"""Versioned CRUD over the ``resources`` and ``resource_versions`` tables.
+
+Every write makes a new version (https://hl7.org/fhir/R4/http.html#versioning): a deletion is a
+version without a body. Writes happen in a :class:`WriteSession`, one database transaction, in which
+the current row is locked so concurrent updates get consecutive version numbers and a stale
+``If-Match`` fails. New rows are buffered and inserted in batches before the next read and at commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from sqlalchemy import Connection, and_, delete, insert, select, text, update
+
+from fhir_server import json_codec
+from fhir_server.errors import Gone, NotFound, PreconditionFailed
+from fhir_server.storage.database import Database
+from fhir_server.storage.ids import new_id
+from fhir_server.storage.instants import format_instant
+from fhir_server.storage.tables import resource_versions, resources, search_token
+
+IndexRows = Callable[[str, str, dict], list[dict]]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """One version of a resource as stored: the served bytes, or None for a deletion."""
+
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: int  # milliseconds since the Unix epoch
+    method: str
+    body: bytes | None
+    seq: int = 0
+
+    @property
+    def deleted(self) -> bool:
+        return self.body is None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+
+_version_columns = (
+    resource_versions.c.resource_type,
+    resource_versions.c.id,
+    resource_versions.c.version_id,
+    resource_versions.c.last_updated,
+    resource_versions.c.method,
+    resource_versions.c.body,
+    resource_versions.c.seq,
+)
+
+current_versions = select(*_version_columns).select_from(
+    resources.join(
+        resource_versions,
+        and_(
+            resource_versions.c.resource_type == resources.c.resource_type,
+            resource_versions.c.id == resources.c.id,
+            resource_versions.c.version_id == resources.c.version_id,
+        ),
+    )
+)
+
+
+def _to_version(row) -> StoredVersion:
+    return StoredVersion(*row)
+
+
+def current_version(connection: Connection, resource_type: str, id_: str, *, lock: bool = False) -> StoredVersion | None:
+    statement = current_versions.where(resources.c.resource_type == resource_type, resources.c.id == id_)
+    if lock:
+        statement = statement.with_for_update(of=resources)
+    row = connection.execute(statement).first()
+    return _to_version(row) if row else None
+
+
+class Repository:
+    """Reads and history over one database; writes go through :meth:`write`."""
+
+    def __init__(self, database: Database, index_rows: IndexRows | None = None):
+        self.database = database
+        self.index_rows = index_rows or (lambda resource_type, id_, resource: [])
+
+    @contextmanager
+    def reading(self, connection: Connection | None = None) -> Iterator[Connection]:
+        """``connection`` if given (a transaction's own), else a new read transaction with one snapshot."""
+        if connection is not None:
+            yield connection
+        else:
+            with self.database.read() as fresh:
+                yield fresh
+
+    def read(self, resource_type: str, id_: str, connection: Connection | None = None) -> StoredVersion:
+        """The current version; NotFound if it never existed, Gone if its newest version is a deletion."""
+        with self.reading(connection) as connection:
+            version = current_version(connection, resource_type, id_)
+        if version is None:
+            raise NotFound(f"Resource `{resource_type}/{id_}` was not found.")
+        if version.deleted:
+            raise Gone(f"Resource `{resource_type}/{id_}` was deleted.",
+                       version_id=version.version_id, last_updated=version.last_updated)
+        return version
+
+    def vread(self, resource_type: str, id_: str, version_id: int,
+              connection: Connection | None = None) -> StoredVersion:
+        statement = select(*_version_columns).where(
+            resource_versions.c.resource_type == resource_type,
+            resource_versions.c.id == id_,
+            resource_versions.c.version_id == version_id,
+        )
+        with self.reading(connection) as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            raise NotFound(f"Version `{version_id}` of resource `{resource_type}/{id_}` was not found.")
+        version = _to_version(row)
+        if version.deleted:
+            raise Gone(f"Version `{version_id}` of resource `{resource_type}/{id_}` is a deletion.",
+                       version_id=version.version_id, last_updated=version.last_updated)
+        return version
+
+    def history(self, *, resource_type: str | None = None, id_: str | None = None, since_ms: int | None = None,
+                before_seq: int | None = None, limit: int = 50,
+                connection: Connection | None = None) -> list[StoredVersion]:
+        """Versions newest first, optionally of one type or resource, since an instant, before a cursor."""
+        statement = select(*_version_columns).order_by(resource_versions.c.seq.desc()).limit(limit)
+        if resource_type is not None:
+            statement = statement.where(resource_versions.c.resource_type == resource_type)
+        if id_ is not None:
+            statement = statement.where(resource_versions.c.id == id_)
+        if since_ms is not None:
+            statement = statement.where(resource_versions.c.last_updated >= since_ms)
+        if before_seq is not None:
+            statement = statement.where(resource_versions.c.seq < before_seq)
+        with self.reading(connection) as connection:
+            return [_to_version(row) for row in connection.execute(statement)]
+
+
+    @contextmanager
+    def write(self) -> Iterator["WriteSession"]:
+        """One all-or-nothing database transaction."""
+        with self.database.write() as connection:
+            session = WriteSession(connection, self.index_rows)
+            yield session
+            session.flush()
+
+
+class WriteSession:
+    """Writes inside one database transaction; every method keeps the version rules of FHIR."""
+
+    def __init__(self, connection: Connection, index_rows: IndexRows):
+        self._connection = connection
+        self._index_rows = index_rows
+        self._new_resources: list[dict] = []
+        self._new_versions: list[dict] = []
+        self._new_tokens: list[dict] = []
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection with every buffered row written, for searches inside it."""
+        self.flush()
+        return self._connection
+
+    def flush(self) -> None:
+        if self._new_resources:
+            self._connection.execute(insert(resources), self._new_resources)
+            self._new_resources = []
+        if self._new_versions:
+            self._connection.execute(insert(resource_versions), self._new_versions)
+            self._new_versions = []
+        if self._new_tokens:
+            self._connection.execute(insert(search_token), self._new_tokens)
+            self._new_tokens = []
+
+    def lock(self, key: str) -> None:
+        """Serialize transactions that use the same key, e.g. one conditional create's criteria.
+
+        SQLite writers are serialized already; PostgreSQL takes a transaction-scoped advisory lock.
+        """
+        if self._connection.dialect.name == "postgresql":
+            digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+            self._connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": digest})
+
+    def current(self, resource_type: str, id_: str) -> StoredVersion | None:
+        """The newest version, locked until the transaction ends; None if the resource never existed."""
+        return current_version(self.connection, resource_type, id_, lock=True)
+
+    def create(self, resource: dict, *, id_: str | None = None) -> StoredVersion:
+        """Store a new resource under a fresh server-assigned id (or ``id_``, known to be unused)."""
+        return self._insert_first(resource, id_ or new_id(), "POST")
+
+    def update(self, resource: dict, id_: str, *, if_match: int | None = None,
+               method: str = "PUT") -> tuple[StoredVersion, bool]:
+        """Store a new version (or the first); returns it and whether the resource was created.
+
+        An update that changes nothing but meta.versionId and meta.lastUpdated keeps the current
+        version, as HAPI FHIR does, so reloading the same data is harmless.
+        """
+        resource_type = resource["resourceType"]
+        current = self.current(resource_type, id_)
+        _check_if_match(current, if_match, resource_type, id_)
+        if current is None:
+            return self._insert_first(resource, id_, method), True
+        now = max(_now_ms(), current.last_updated)
+        if not current.deleted:
+            unchanged = self._version(resource, id_, current.version_id, method, current.last_updated)
+            if unchanged.body == current.body:
+                return current, False
+        version = self._version(resource, id_, current.version_id + 1, method, now)
+        self._replace_current(version, deleted=False)
+        self._forget_index(resource_type, id_)
+        self._remember(version, resource)
+        return version, current.deleted
+
+    def delete(self, resource_type: str, id_: str, *, if_match: int | None = None) -> StoredVersion | None:
+        """Record a deletion version; None when there was nothing to delete."""
+        current = self.current(resource_type, id_)
+        _check_if_match(current, if_match, resource_type, id_)
+        if current is None or current.deleted:
+            return None
+        version = StoredVersion(resource_type, id_, current.version_id + 1,
+                                max(_now_ms(), current.last_updated), "DELETE", None)
+        self._replace_current(version, deleted=True)
+        self._forget_index(resource_type, id_)
+        self._new_versions.append(_version_row(version))
+        return version
+
+    def _insert_first(self, resource: dict, id_: str, method: str) -> StoredVersion:
+        version = self._version(resource, id_, 1, method, _now_ms())
+        self._new_resources.append(_resource_row(version))
+        self._remember(version, resource)
+        return version
+
+    def _replace_current(self, version: StoredVersion, *, deleted: bool) -> None:
+        self._connection.execute(
+            update(resources)
+            .where(resources.c.resource_type == version.resource_type, resources.c.id == version.id)
+            .values(version_id=version.version_id, last_updated=version.last_updated, deleted=deleted)
+        )
+
+    def _forget_index(self, resource_type: str, id_: str) -> None:
+        self.flush()
+        self._connection.execute(
+            delete(search_token).where(search_token.c.resource_type == resource_type,
+                                       search_token.c.resource_id == id_)
+        )
+
+    def _remember(self, version: StoredVersion, resource: dict) -> None:
+        self._new_versions.append(_version_row(version))
+        self._new_tokens.extend(self._index_rows(version.resource_type, version.id, resource))
+
+    @staticmethod
+    def _version(resource: dict, id_: str, version_id: int, method: str, last_updated: int) -> StoredVersion:
+        return StoredVersion(resource["resourceType"], id_, version_id, last_updated, method,
+                             json_codec.dump(with_server_fields(resource, id_, version_id, last_updated)))
+
+
+def with_server_fields(resource: dict, id_: str, version_id: int, last_updated: int) -> dict:
+    """The resource as served: id and meta.versionId/lastUpdated set by the server, in the usual order."""
+    meta = {key: value for key, value in (resource.get("meta") or {}).items()
+            if key not in ("versionId", "lastUpdated")}
+    served = {"resourceType": resource["resourceType"], "id": id_,
+              "meta": {"versionId": str(version_id), "lastUpdated": format_instant(last_updated), **meta}}
+    served.update((key, value) for key, value in resource.items() if key not in ("resourceType", "id", "meta"))
+    return served
+
+
+def _check_if_match(current: StoredVersion | None, if_match: int | None, resource_type: str, id_: str) -> None:
+    if if_match is None:
+        return
+    if current is None or current.deleted or current.version_id != if_match:
+        found = "no current version" if current is None or current.deleted else f"version `{current.version_id}`"
+        raise PreconditionFailed(
+            f"If-Match asked for version `{if_match}` of `{resource_type}/{id_}`, but it has {found}."
+        )
+
+
+def _resource_row(version: StoredVersion) -> dict:
+    return {"resource_type": version.resource_type, "id": version.id, "version_id": version.version_id,
+            "last_updated": version.last_updated, "deleted": False}
+
+
+def _version_row(version: StoredVersion) -> dict:
+    return {"resource_type": version.resource_type, "id": version.id, "version_id": version.version_id,
+            "last_updated": version.last_updated, "method": version.method, "body": version.body}
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
