@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fhir"] = context
 
     @app.route(FHIR_PREFIX, defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False)
+    @app.route(FHIR_PREFIX + "/", defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False,
+               strict_slashes=False, endpoint="fhir_base_slash")
     @app.route(FHIR_PREFIX + "/<path:path>", methods=_METHODS, provide_automatic_options=False)
     def fhir(path: str):
         return _respond(context.pipeline.handle(_fhir_request(path, settings), context))

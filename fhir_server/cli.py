@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 clinical data server")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve the FHIR API with a production WSGI server (gunicorn)")
+    serve = commands.add_parser("serve", help="serve the FHIR API with a production WSGI server (granian)")
     serve.add_argument("--host", help="address to listen on (FHIR_SERVER_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (FHIR_SERVER_PORT)")
     serve.add_argument("--workers", type=int, help="worker processes (FHIR_SERVER_WORKERS)")

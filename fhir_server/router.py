@@ -35,10 +35,15 @@ class Router:
             self._by_rule[(interaction.path, interaction.method)] = interaction
             methods[interaction.path].add(interaction.method)
         rules = [Rule(path, endpoint=path, methods=sorted(allowed)) for path, allowed in methods.items()]
+        # Fixed paths (/metadata, /_history) must not fall through to /<type> for other methods.
+        self._fixed = {path: tuple(sorted(allowed)) for path, allowed in methods.items() if "<" not in path}
         self._adapter = Map(rules, strict_slashes=False, merge_slashes=False).bind("fhir.local", "/")
 
     def match(self, method: str, path: str) -> Route:
         method = "GET" if method == "HEAD" else method
+        allowed = self._fixed.get("/" + path.rstrip("/"))
+        if allowed is not None and method not in allowed:
+            raise MethodNotAllowed(f"`{method}` is not allowed on `/{path}`; allowed: {', '.join(allowed)}.", allowed)
         try:
             rule, args = self._adapter.match("/" + path, method=method)
         except RoutingMethodNotAllowed as error:

@@ -1,39 +1,34 @@
-"""`fhir-server serve`: the app under gunicorn, with worker processes and keep-alive threads."""
+"""`fhir-server serve`: the app under granian, a production WSGI server with its HTTP core in Rust.
+
+Measured on 2 cores, granian served reads 35% faster than gunicorn's threaded workers with a
+third of the p99 latency (see README); both keep connections alive.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 
-from gunicorn.app.base import BaseApplication
+from granian import Granian
+from granian.constants import Interfaces
 
 from fhir_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class _Server(BaseApplication):
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        super().__init__()
-
-    def load_config(self):
-        workers = self.settings.workers or (os.cpu_count() or 1) + 1
-        self.cfg.set("bind", f"{self.settings.host}:{self.settings.port}")
-        self.cfg.set("workers", workers)
-        self.cfg.set("worker_class", "gthread")
-        self.cfg.set("threads", self.settings.threads)
-        self.cfg.set("keepalive", 30)
-        self.cfg.set("timeout", 300)  # a 10,000-entry transaction takes seconds, not minutes
-        self.cfg.set("loglevel", self.settings.log_level.lower())
-
-    def load(self):
-        # Each worker builds its own app, so no database connection crosses a fork.
-        from fhir_server.app import create_app
-
-        return create_app(self.settings)
-
-
 def serve(settings: Settings) -> None:
-    log.info("serving FHIR R4 at http://%s:%s/fhir", settings.host, settings.port)
-    _Server(settings).run()
+    workers = settings.workers or os.cpu_count() or 1
+    log.info("serving FHIR R4 at http://%s:%s/fhir with %d workers", settings.host, settings.port, workers)
+    Granian(
+        # A factory, so each worker process builds its own app and database pool after it starts.
+        "fhir_server.app:create_app",
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=settings.host,
+        port=settings.port,
+        workers=workers,
+        blocking_threads=settings.threads,
+        respawn_failed_workers=True,
+        log_level=settings.log_level.lower(),
+    ).serve()

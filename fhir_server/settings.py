@@ -27,8 +27,8 @@ class Settings:
     )
     host: str = _setting("127.0.0.1", "Address `fhir-server serve` listens on.")
     port: int = _setting(8080, "Port `fhir-server serve` listens on.")
-    workers: int = _setting(0, "Worker processes of `fhir-server serve`; 0 means one per core plus one.")
-    threads: int = _setting(4, "Threads per worker process; they keep client connections alive.")
+    workers: int = _setting(0, "Worker processes of `fhir-server serve`; 0 means one per core.")
+    threads: int = _setting(2, "Threads per worker process that run requests (granian's blocking threads).")
     base_url: str = _setting(
         "",
         "Public base URL of the FHIR endpoint used in Location headers and Bundle links, "

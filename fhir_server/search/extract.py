@@ -20,11 +20,12 @@ def plain_paths(resource_type: str, expression: str | None) -> list[tuple[str, .
     paths = []
     for part in expression.split("|"):
         part = part.strip().removeprefix("(").removesuffix(")").strip()
+        # Shared parameters (clinical-code, ...) union every type's path; only this type's parts count.
+        if not part.startswith(resource_type + ".") and not part.startswith(resource_type + " "):
+            continue
         if not _PLAIN_PATH.fullmatch(part):
             return None
-        head, *elements = part.split(".")
-        if head == resource_type:
-            paths.append(tuple(elements))
+        paths.append(tuple(part.split(".")[1:]))
     return paths or None
 
 

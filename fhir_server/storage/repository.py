@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, and_, delete, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, text, update
 
 from fhir_server import json_codec
 from fhir_server.errors import Gone, NotFound, PreconditionFailed
@@ -73,11 +73,18 @@ def _to_version(row) -> StoredVersion:
     return StoredVersion(*row)
 
 
-def current_version(connection: Connection, resource_type: str, id_: str, *, lock: bool = False) -> StoredVersion | None:
-    statement = current_versions.where(resources.c.resource_type == resource_type, resources.c.id == id_)
-    if lock:
-        statement = statement.with_for_update(of=resources)
-    row = connection.execute(statement).first()
+# Built once: constructing SQLAlchemy expressions costs more than running these lookups.
+_current_by_id = current_versions.where(resources.c.resource_type == bindparam("resource_type"),
+                                        resources.c.id == bindparam("id"))
+_version_by_number = select(*_version_columns).where(
+    resource_versions.c.resource_type == bindparam("resource_type"),
+    resource_versions.c.id == bindparam("id"),
+    resource_versions.c.version_id == bindparam("version_id"),
+)
+
+
+def current_version(connection: Connection, resource_type: str, id_: str) -> StoredVersion | None:
+    row = connection.execute(_current_by_id, {"resource_type": resource_type, "id": id_}).first()
     return _to_version(row) if row else None
 
 
@@ -110,13 +117,9 @@ class Repository:
 
     def vread(self, resource_type: str, id_: str, version_id: int,
               connection: Connection | None = None) -> StoredVersion:
-        statement = select(*_version_columns).where(
-            resource_versions.c.resource_type == resource_type,
-            resource_versions.c.id == id_,
-            resource_versions.c.version_id == version_id,
-        )
         with self.reading(connection) as connection:
-            row = connection.execute(statement).first()
+            row = connection.execute(_version_by_number, {"resource_type": resource_type, "id": id_,
+                                                          "version_id": version_id}).first()
         if row is None:
             raise NotFound(f"Version `{version_id}` of resource `{resource_type}/{id_}` was not found.")
         version = _to_version(row)
@@ -188,8 +191,16 @@ class WriteSession:
             self._connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": digest})
 
     def current(self, resource_type: str, id_: str) -> StoredVersion | None:
-        """The newest version, locked until the transaction ends; None if the resource never existed."""
-        return current_version(self.connection, resource_type, id_, lock=True)
+        """The newest version, no other writer can change it until this transaction ends; None if the
+        resource never existed.
+
+        The lock is taken before reading, so under PostgreSQL's READ COMMITTED the read sees the
+        version a writer that held the lock before us committed. (Locking the row itself with FOR UPDATE
+        is not enough: the re-checked row would be joined with the stale version row, and a resource
+        that does not exist yet has no row to lock.)
+        """
+        self.lock(f"{resource_type}/{id_}")
+        return current_version(self.connection, resource_type, id_)
 
     def create(self, resource: dict, *, id_: str | None = None) -> StoredVersion:
         """Store a new resource under a fresh server-assigned id (or ``id_``, known to be unused)."""

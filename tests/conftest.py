@@ -1,0 +1,70 @@
+"""Fixtures: every app test runs against a fresh SQLite file and a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+
+import pytest
+import sqlalchemy
+
+from fhir_server.app import create_app
+from fhir_server.settings import Settings
+from fhir_server.storage.database import migrate
+from tests.postgres_cluster import PostgresCluster
+
+_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    cluster = PostgresCluster().start()
+    engine = sqlalchemy.create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE fhir_template")
+    migrate(cluster.url("fhir_template"))
+    cluster.admin = engine
+    yield cluster
+    engine.dispose()
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite-template") / "fhir.sqlite"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "fhir.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    cluster = request.getfixturevalue("postgres")
+    name = f"test_{next(_numbers)}"
+    with cluster.admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE fhir_template")
+    yield cluster.url(name)
+    with cluster.admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, base_url="http://fhir.test/fhir")
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    yield app
+    app.extensions["fhir"].repository.database.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

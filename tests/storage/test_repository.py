@@ -1,0 +1,75 @@
+"""Versioned storage without HTTP."""
+
+import time
+
+import pytest
+
+from fhir_server.errors import Gone, NotFound, PreconditionFailed
+from fhir_server.storage.database import Database
+from fhir_server.storage.ids import new_id
+from fhir_server.storage.repository import Repository
+
+
+@pytest.fixture
+def repository(database_url):
+    repository = Repository(Database(database_url))
+    yield repository
+    repository.database.dispose()
+
+
+def test_every_version_is_kept_as_served_bytes(repository):
+    with repository.write() as session:
+        first = session.create({"resourceType": "Patient", "gender": "male"})
+    with repository.write() as session:
+        second, created = session.update({"resourceType": "Patient", "id": first.id, "gender": "female"}, first.id)
+    assert not created and second.version_id == 2
+    assert repository.vread("Patient", first.id, 1).body == first.body
+    assert repository.read("Patient", first.id).body == second.body
+    assert b'"versionId":"2"' in second.body
+
+
+def test_a_failed_transaction_writes_nothing(repository):
+    with pytest.raises(RuntimeError):
+        with repository.write() as session:
+            created = session.create({"resourceType": "Patient"})
+            raise RuntimeError("abort")
+    with pytest.raises(NotFound):
+        repository.read("Patient", created.id)
+
+
+def test_delete_then_read_is_gone(repository):
+    with repository.write() as session:
+        version = session.create({"resourceType": "Patient"})
+    with repository.write() as session:
+        deletion = session.delete("Patient", version.id)
+    assert deletion.version_id == 2 and deletion.deleted
+    with pytest.raises(Gone):
+        repository.read("Patient", version.id)
+
+
+def test_if_match_must_name_the_current_version(repository):
+    with repository.write() as session:
+        version = session.create({"resourceType": "Patient"})
+    with pytest.raises(PreconditionFailed):
+        with repository.write() as session:
+            session.update({"resourceType": "Patient", "id": version.id, "active": True}, version.id, if_match=2)
+
+
+def test_history_is_newest_first_and_pages_by_cursor(repository):
+    with repository.write() as session:
+        ids = [session.create({"resourceType": "Patient"}).id for _ in range(5)]
+    first_page = repository.history(resource_type="Patient", limit=3)
+    second_page = repository.history(resource_type="Patient", limit=3, before_seq=first_page[-1].seq)
+    assert [version.id for version in first_page + second_page] == list(reversed(ids))
+
+
+def test_new_ids_are_unique_and_valid():
+    ids = [new_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(id_) == 22 and id_.isalnum() and id_.islower() or id_.isdigit() for id_ in ids)
+
+
+def test_ids_of_later_milliseconds_sort_later():
+    earlier = new_id()
+    time.sleep(0.002)
+    assert new_id() > earlier

@@ -1,0 +1,89 @@
+"""The `fhir-server` command: init-db, load and serve, run as a user would."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def _cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "fhir_server.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def environment(database_url):
+    return {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING"}
+
+
+def test_init_db_and_load_bundles_idempotently(environment, tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "bench" / "synthetic.py"), "--patients", "3", "--seed", "5",
+                    "--ids", "stable", "--out", str(tmp_path)], check=True, capture_output=True)
+    assert _cli("init-db", env=environment).returncode == 0
+    first = _cli("load", str(tmp_path), env=environment)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "201 Created" in first.stdout
+    second = _cli("load", str(tmp_path), env=environment)
+    assert second.returncode == 0 and "201" not in second.stdout and "200 OK" in second.stdout
+
+
+def test_load_reports_a_broken_file_and_fails(environment, tmp_path):
+    (tmp_path / "broken.json").write_text("{not json")
+    result = _cli("load", str(tmp_path / "broken.json"), env=environment)
+    assert result.returncode == 1 and "400" in result.stdout
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_answers_fhir_over_http_with_several_workers(environment):
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port), "--workers", "2"],
+                              env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}/fhir"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/metadata", timeout=5) as response:
+                    statement = json.load(response)
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert statement["resourceType"] == "CapabilityStatement"
+        request = urllib.request.Request(f"{base}/Patient", data=json.dumps({"resourceType": "Patient"}).encode(),
+                                         headers={"Content-Type": "application/fhir+json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+            location = response.headers["Location"]
+        assert location.startswith(f"{base}/Patient/")
+        with urllib.request.urlopen(location.rsplit("/_history", 1)[0], timeout=10) as response:
+            assert json.load(response)["resourceType"] == "Patient"
+        assert len(_children(server.pid)) == 2, "one process per worker"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    assert server.returncode is not None
+
+
+def _children(pid: int) -> list[str]:
+    return [child for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def test_settings_command_lists_variables(environment):
+    result = _cli("settings", env=environment)
+    assert "FHIR_SERVER_DATABASE_URL" in result.stdout
