@@ -30,5 +30,7 @@ def serve(settings: Settings) -> None:
         workers=workers,
         blocking_threads=settings.threads,
         respawn_failed_workers=True,
+        # Bounds shutdown: granian otherwise waits forever for a worker that was still starting.
+        workers_kill_timeout=settings.shutdown_timeout_seconds,
         log_level=settings.log_level.lower(),
     ).serve()

@@ -29,6 +29,9 @@ class Settings:
     port: int = _setting(8080, "Port `fhir-server serve` listens on.")
     workers: int = _setting(0, "Worker processes of `fhir-server serve`; 0 means one per core.")
     threads: int = _setting(2, "Threads per worker process that run requests (granian's blocking threads).")
+    shutdown_timeout_seconds: int = _setting(
+        30, "How long `fhir-server serve` lets workers finish their requests on shutdown before killing them."
+    )
     base_url: str = _setting(
         "",
         "Public base URL of the FHIR endpoint used in Location headers and Bundle links, "

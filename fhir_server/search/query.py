@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from fhir_server.errors import BadRequest
 from fhir_server.search.extract import TokenIndex
 
-# Parameters about the response's form, which filter nothing.
-FORMAT_PARAMETERS = frozenset({"_format", "_pretty", "_count", "_cursor", "_summary", "_elements", "_total"})
+# Parameters about the response's form that this server honours elsewhere; they filter nothing.
+FORMAT_PARAMETERS = frozenset({"_format", "_pretty", "_count", "_cursor"})
 
 
 @dataclass(frozen=True)
