@@ -58,6 +58,19 @@ def search_parameters(package: Path) -> tuple[list[dict], int]:
     return parameters, skipped
 
 
+def choice_elements(package: Path) -> dict[str, list[str]]:
+    """Each choice element (``Observation.value[x]``) as ``Observation.value`` with its allowed types."""
+    choices = {}
+    for path in package.glob("StructureDefinition-*.json"):
+        definition = json.loads(path.read_text())
+        if definition.get("derivation") != "specialization" or definition.get("kind") not in ("resource", "complex-type"):
+            continue
+        for element in definition.get("snapshot", {}).get("element", []):
+            if element["path"].endswith("[x]"):
+                choices[element["path"][:-3]] = [kind["code"] for kind in element.get("type", [])]
+    return dict(sorted(choices.items()))
+
+
 def compartments(package: Path) -> dict[str, dict[str, list[str]]]:
     result = {}
     for path in sorted(package.glob("CompartmentDefinition-*.json")):
@@ -79,6 +92,7 @@ def main(package_dir: str) -> None:
         "resourceTypes": resource_types(package),
         "searchParameters": parameters,
         "compartments": compartments(package),
+        "choiceElements": choice_elements(package),
     }
     OUTPUT.write_text(json.dumps(definitions, separators=(",", ":"), sort_keys=True) + "\n")
     print(f"wrote {OUTPUT}: {len(definitions['resourceTypes'])} resource types, "

@@ -13,7 +13,8 @@ from fhir_server.pipeline import Context, FhirRequest, FhirResponse
 
 def search_type(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     resource_type = args["type"]
-    query = context.search.parse(resource_type, request.params, strict=http.strict_handling(request))
+    query = context.search.parse(resource_type, request.params, strict=http.strict_handling(request),
+                                 base_url=request.base_url)
     count = paging.page_size(request, context.settings)
     with context.reading() as connection:
         found = context.search.search(connection, query, after_id=paging.cursor(request), limit=count + 1)

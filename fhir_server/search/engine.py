@@ -6,7 +6,7 @@ from sqlalchemy import Connection
 
 from fhir_server.search import query as search_query
 from fhir_server.search.backends import sql
-from fhir_server.search.extract import TokenIndex
+from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
 from fhir_server.storage.repository import StoredVersion
@@ -15,21 +15,19 @@ from fhir_server.storage.repository import StoredVersion
 class SearchEngine:
     def __init__(self, resource_types: tuple[str, ...]):
         self.registry = Registry.r4(resource_types)
-        self.tokens = TokenIndex(self.registry, resource_types)
+        self.index = SearchIndex(self.registry, resource_types)
 
-    def index_rows(self, resource_type: str, id_: str, resource: dict) -> list[dict]:
-        return self.tokens.rows(resource_type, id_, resource)
+    def index_rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
+        return self.index.rows(resource_type, id_, resource)
 
     def supported_parameters(self, resource_type: str) -> list[tuple[str, str, str]]:
         """(code, type, definition url) of each parameter a search on this type honours."""
-        supported = [("_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id")]
-        for code in self.tokens.supported_codes(resource_type):
-            parameter = self.registry.get(resource_type, code)
-            supported.append((code, parameter.type, parameter.url))
-        return supported
+        return [(parameter.code, parameter.type, parameter.url) for parameter in self.registry.for_type(resource_type)
+                if self.index.supports(resource_type, parameter.code)]
 
-    def parse(self, resource_type: str, params: list[tuple[str, str]], *, strict: bool) -> SearchQuery:
-        return search_query.parse(resource_type, params, self.tokens, strict=strict)
+    def parse(self, resource_type: str, params: list[tuple[str, str]], *, strict: bool,
+              base_url: str = "") -> SearchQuery:
+        return search_query.parse(resource_type, params, self.registry, self.index, strict=strict, base_url=base_url)
 
     def find_ids(self, connection: Connection, query: SearchQuery, limit: int) -> list[str]:
         return sql.find_ids(connection, query, limit)

@@ -15,6 +15,7 @@ class SearchParameter:
     type: str
     url: str
     expression: str | None
+    targets: tuple[str, ...] = ()
 
 
 class Registry:
@@ -24,7 +25,7 @@ class Registry:
         self._by_type: dict[str, dict[str, SearchParameter]] = {name: {} for name in resource_types}
         for definition in definitions:
             parameter = SearchParameter(definition["code"], definition["type"], definition["url"],
-                                        definition.get("expression"))
+                                        definition.get("expression"), tuple(definition.get("target", ())))
             for base in definition["base"]:
                 targets = resource_types if base in ("Resource", "DomainResource") else (base,)
                 for resource_type in targets:

@@ -21,9 +21,9 @@ from fhir_server.errors import Gone, NotFound, PreconditionFailed
 from fhir_server.storage.database import Database
 from fhir_server.storage.ids import new_id
 from fhir_server.storage.instants import format_instant
-from fhir_server.storage.tables import resource_versions, resources, search_token
+from fhir_server.storage.tables import INDEX_TABLES, resource_versions, resources
 
-IndexRows = Callable[[str, str, dict], list[dict]]
+IndexRows = Callable[[str, str, dict], dict[str, list[dict]]]  # rows per index table
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ class Repository:
 
     def __init__(self, database: Database, index_rows: IndexRows | None = None):
         self.database = database
-        self.index_rows = index_rows or (lambda resource_type, id_, resource: [])
+        self.index_rows = index_rows or (lambda resource_type, id_, resource: {})
 
     @contextmanager
     def reading(self, connection: Connection | None = None) -> Iterator[Connection]:
@@ -162,7 +162,7 @@ class WriteSession:
         self._index_rows = index_rows
         self._new_resources: list[dict] = []
         self._new_versions: list[dict] = []
-        self._new_tokens: list[dict] = []
+        self._new_index_rows: dict[str, list[dict]] = {}
 
     @property
     def connection(self) -> Connection:
@@ -172,14 +172,15 @@ class WriteSession:
 
     def flush(self) -> None:
         if self._new_resources:
-            self._connection.execute(insert(resources), self._new_resources)
+            _insert_many(self._connection, resources, self._new_resources)
             self._new_resources = []
         if self._new_versions:
-            self._connection.execute(insert(resource_versions), self._new_versions)
+            _insert_many(self._connection, resource_versions, self._new_versions)
             self._new_versions = []
-        if self._new_tokens:
-            self._connection.execute(insert(search_token), self._new_tokens)
-            self._new_tokens = []
+        for table, rows in self._new_index_rows.items():
+            if rows:
+                _insert_many(self._connection, INDEX_TABLES[table], rows)
+        self._new_index_rows = {}
 
     def lock(self, key: str) -> None:
         """Serialize transactions that use the same key, e.g. one conditional create's criteria.
@@ -220,13 +221,13 @@ class WriteSession:
             return self._insert_first(resource, id_, method), True
         now = max(_now_ms(), current.last_updated)
         if not current.deleted:
-            unchanged = self._version(resource, id_, current.version_id, method, current.last_updated)
+            unchanged, _ = self._served(resource, id_, current.version_id, method, current.last_updated)
             if unchanged.body == current.body:
                 return current, False
-        version = self._version(resource, id_, current.version_id + 1, method, now)
+        version, served = self._served(resource, id_, current.version_id + 1, method, now)
         self._replace_current(version, deleted=False)
         self._forget_index(resource_type, id_)
-        self._remember(version, resource)
+        self._remember(version, served)
         return version, current.deleted
 
     def delete(self, resource_type: str, id_: str, *, if_match: int | None = None) -> StoredVersion | None:
@@ -243,9 +244,9 @@ class WriteSession:
         return version
 
     def _insert_first(self, resource: dict, id_: str, method: str) -> StoredVersion:
-        version = self._version(resource, id_, 1, method, _now_ms())
+        version, served = self._served(resource, id_, 1, method, _now_ms())
         self._new_resources.append(_resource_row(version))
-        self._remember(version, resource)
+        self._remember(version, served)
         return version
 
     def _replace_current(self, version: StoredVersion, *, deleted: bool) -> None:
@@ -257,19 +258,23 @@ class WriteSession:
 
     def _forget_index(self, resource_type: str, id_: str) -> None:
         self.flush()
-        self._connection.execute(
-            delete(search_token).where(search_token.c.resource_type == resource_type,
-                                       search_token.c.resource_id == id_)
-        )
+        for table in INDEX_TABLES.values():
+            self._connection.execute(
+                delete(table).where(table.c.resource_type == resource_type, table.c.resource_id == id_)
+            )
 
-    def _remember(self, version: StoredVersion, resource: dict) -> None:
+    def _remember(self, version: StoredVersion, served: dict) -> None:
         self._new_versions.append(_version_row(version))
-        self._new_tokens.extend(self._index_rows(version.resource_type, version.id, resource))
+        for table, rows in self._index_rows(version.resource_type, version.id, served).items():
+            self._new_index_rows.setdefault(table, []).extend(rows)
 
     @staticmethod
-    def _version(resource: dict, id_: str, version_id: int, method: str, last_updated: int) -> StoredVersion:
+    def _served(resource: dict, id_: str, version_id: int, method: str,
+                last_updated: int) -> tuple[StoredVersion, dict]:
+        """The version to store and the resource as served (what the index is built from)."""
+        served = with_server_fields(resource, id_, version_id, last_updated)
         return StoredVersion(resource["resourceType"], id_, version_id, last_updated, method,
-                             json_codec.dump(with_server_fields(resource, id_, version_id, last_updated)))
+                             json_codec.dump(served)), served
 
 
 def with_server_fields(resource: dict, id_: str, version_id: int, last_updated: int) -> dict:
@@ -290,6 +295,23 @@ def _check_if_match(current: StoredVersion | None, if_match: int | None, resourc
         raise PreconditionFailed(
             f"If-Match asked for version `{if_match}` of `{resource_type}/{id_}`, but it has {found}."
         )
+
+
+_insert_statements: dict[tuple, tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _insert_many(connection: Connection, table, rows: list[dict]) -> None:
+    """Insert rows with the driver's executemany: SQLAlchemy's per-row parameter processing cost as
+    much as the inserts themselves in a large transaction. Rows of one table share their keys."""
+    columns = tuple(rows[0])
+    key = (connection.dialect.name, table.name, columns)
+    if key not in _insert_statements:
+        compiled = insert(table).values({column: bindparam(column) for column in columns}).compile(
+            dialect=connection.dialect)
+        _insert_statements[key] = (str(compiled), compiled.positiontup if compiled.positional else None)
+    sql, order = _insert_statements[key]
+    parameters = [tuple(row[column] for column in order) for row in rows] if order else rows
+    connection.exec_driver_sql(sql, parameters)
 
 
 def _resource_row(version: StoredVersion) -> dict:

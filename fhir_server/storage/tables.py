@@ -2,10 +2,10 @@
 
 Every version of every resource is kept as the exact JSON bytes the server returns
 (https://hl7.org/fhir/R4/http.html#history). ``resources`` points at each resource's current
-version; the ``search_*`` tables index current versions only.
+version; the ``search_*`` tables index current versions only, one table per search parameter type.
 """
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -37,14 +37,69 @@ resource_versions = Table(
     Index("ix_resource_versions_last_updated", "last_updated"),
 )
 
-search_token = Table(
+
+def _index_table(name: str, *columns, indexes: tuple[Index, ...] = ()) -> Table:
+    """An index table: one row per extracted value of one search parameter of a current resource."""
+    return Table(
+        name,
+        metadata,
+        Column("resource_type", String(64), nullable=False),
+        Column("resource_id", String(64), nullable=False),
+        Column("param", String(100), nullable=False),
+        *columns,
+        Index(f"ix_{name}_resource", "resource_type", "resource_id"),
+        *indexes,
+    )
+
+
+search_token = _index_table(
     "search_token",
-    metadata,
-    Column("resource_type", String(64), nullable=False),
-    Column("resource_id", String(64), nullable=False),
-    Column("param", String(100), nullable=False),
     Column("system", Text, nullable=True),
     Column("code", Text, nullable=True),
-    Index("ix_search_token_value", "resource_type", "param", "code", "system"),
-    Index("ix_search_token_resource", "resource_type", "resource_id"),
+    Column("text", Text, nullable=True, comment="normalized display or text, for :text"),
+    indexes=(Index("ix_search_token_value", "resource_type", "param", "code", "system"),),
 )
+search_string = _index_table(
+    "search_string",
+    Column("value", Text, nullable=False, comment="lower case, accents removed"),
+    Column("exact", Text, nullable=False),
+    # text_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any collation.
+    indexes=(Index("ix_search_string_value", "resource_type", "param", "value",
+                   postgresql_ops={"value": "text_pattern_ops"}),),
+)
+search_date = _index_table(
+    "search_date",
+    Column("low", BigInteger, nullable=False, comment="milliseconds since the Unix epoch, inclusive"),
+    Column("high", BigInteger, nullable=False, comment="milliseconds since the Unix epoch, inclusive"),
+    indexes=(Index("ix_search_date_value", "resource_type", "param", "low", "high"),),
+)
+search_number = _index_table(
+    "search_number",
+    Column("value", Float, nullable=False),
+    indexes=(Index("ix_search_number_value", "resource_type", "param", "value"),),
+)
+search_quantity = _index_table(
+    "search_quantity",
+    Column("value", Float, nullable=False),
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    Column("unit", Text, nullable=True),
+    indexes=(Index("ix_search_quantity_value", "resource_type", "param", "value"),),
+)
+search_reference = _index_table(
+    "search_reference",
+    Column("target_type", String(64), nullable=True),
+    Column("target_id", Text, nullable=True),
+    Column("url", Text, nullable=True, comment="absolute or canonical reference as written"),
+    indexes=(Index("ix_search_reference_value", "resource_type", "param", "target_id", "target_type"),
+             Index("ix_search_reference_target", "target_type", "target_id")),
+)
+search_uri = _index_table(
+    "search_uri",
+    Column("value", Text, nullable=False),
+    indexes=(Index("ix_search_uri_value", "resource_type", "param", "value",
+                   postgresql_ops={"value": "text_pattern_ops"}),),
+)
+
+INDEX_TABLES = {table.name: table for table in (search_token, search_string, search_date, search_number,
+                                                 search_quantity, search_reference, search_uri)}

@@ -1,33 +1,137 @@
-"""The SQL search backend: a SearchQuery compiled to one parameterized SELECT over the index tables."""
+"""The SQL search backend: a SearchQuery compiled to one parameterized SELECT over the index tables.
+
+Each criterion becomes an EXISTS over its type's table (or NOT EXISTS for ``:not`` and
+``:missing=true``); the semantics of each prefix and modifier follow search.html.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, exists, or_, select
+import time
 
-from fhir_server.search.query import Criterion, SearchQuery, TokenValue
+from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, select
+
+from fhir_server.search.query import Criterion, SearchQuery
+from fhir_server.search.types.date import DateValue
+from fhir_server.search.types.number import NumberValue
+from fhir_server.search.types.quantity import QuantityValue
+from fhir_server.search.types.reference import ReferenceValue
+from fhir_server.search.types.string import normalize
+from fhir_server.search.types.token import TokenValue
 from fhir_server.storage.repository import StoredVersion, current_versions
-from fhir_server.storage.tables import resources, search_token
+from fhir_server.storage.tables import (resources, search_date, search_number, search_quantity, search_reference,
+                                        search_string, search_token, search_uri)
+
+_TABLES = {"token": search_token, "string": search_string, "date": search_date, "number": search_number,
+           "quantity": search_quantity, "reference": search_reference, "uri": search_uri}
 
 
-def _token_condition(value: TokenValue):
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _string(table, criterion: Criterion, value: str):
+    if criterion.modifier == "exact":
+        return table.c.exact == value
+    pattern = _like_escape(normalize(value))
+    pattern = f"%{pattern}%" if criterion.modifier == "contains" else f"{pattern}%"
+    return table.c.value.like(pattern, escape="\\")
+
+
+def _token(table, criterion: Criterion, value):
+    if criterion.modifier == "text":
+        return table.c.text.like(f"{_like_escape(normalize(value))}%", escape="\\")
     conditions = []
     if value.code is not None:
-        conditions.append(search_token.c.code == value.code)
+        conditions.append(table.c.code == value.code)
     if not value.any_system:
-        conditions.append(search_token.c.system.is_(None) if value.system is None
-                          else search_token.c.system == value.system)
+        conditions.append(table.c.system.is_(None) if value.system is None else table.c.system == value.system)
     return and_(*conditions)
 
 
+def _date(table, criterion: Criterion, value: DateValue):
+    low, high = table.c.low, table.c.high
+    contained = and_(low >= value.low, high <= value.high)
+    return {
+        "eq": contained,
+        "ne": not_(contained),
+        "gt": high > value.high,
+        "lt": low < value.low,
+        "ge": or_(high > value.high, contained),
+        "le": or_(low < value.low, contained),
+        "sa": low > value.high,
+        "eb": high < value.low,
+        "ap": _approximately(low, high, value.low, value.high, now=time.time_ns() // 1_000_000),
+    }[value.prefix]
+
+
+def _approximately(low, high, query_low, query_high, now):
+    # search.html leaves "approximately" to the server; like HAPI, widen by 10% of the distance to now.
+    margin = max(abs(now - query_low), abs(now - query_high)) // 10
+    return and_(low <= query_high + margin, high >= query_low - margin)
+
+
+def _number_condition(column, value: NumberValue):
+    return {
+        "eq": and_(column >= value.low, column < value.high),
+        "ne": or_(column < value.low, column >= value.high),
+        "gt": column > value.value,
+        "lt": column < value.value,
+        "ge": column >= value.value,
+        "le": column <= value.value,
+        "sa": column > value.value,
+        "eb": column < value.value,
+        "ap": and_(column >= value.value - abs(value.value) / 10, column <= value.value + abs(value.value) / 10),
+    }[value.prefix]
+
+
+def _number(table, criterion: Criterion, value: NumberValue):
+    return _number_condition(table.c.value, value)
+
+
+def _quantity(table, criterion: Criterion, value: QuantityValue):
+    conditions = [_number_condition(table.c.value, value.number)]
+    if value.system is not None:
+        conditions.append(table.c.system == value.system)
+    if value.code is not None:
+        conditions.append(table.c.code == value.code if value.system is not None
+                          else or_(table.c.code == value.code, table.c.unit == value.code))
+    return and_(*conditions)
+
+
+def _reference(table, criterion: Criterion, value: ReferenceValue):
+    if value.url is not None:
+        return table.c.url == value.url
+    conditions = [table.c.target_id == value.target_id]
+    if value.target_type is not None:
+        conditions.append(table.c.target_type == value.target_type)
+    return and_(*conditions)
+
+
+def _uri(table, criterion: Criterion, value: str):
+    if criterion.modifier == "below":
+        return table.c.value.like(f"{_like_escape(value)}%", escape="\\")
+    if criterion.modifier == "above":
+        return func.substr(literal(value), 1, func.length(table.c.value)) == table.c.value
+    return table.c.value == value
+
+
+_CONDITIONS = {"token": _token, "string": _string, "date": _date, "number": _number, "quantity": _quantity,
+               "reference": _reference, "uri": _uri}
+
+
 def _criterion_condition(criterion: Criterion):
-    if criterion.parameter == "_id":
-        return resources.c.id.in_([value.code for value in criterion.values])
-    return exists().where(
-        search_token.c.resource_type == resources.c.resource_type,
-        search_token.c.resource_id == resources.c.id,
-        search_token.c.param == criterion.parameter,
-        or_(*(_token_condition(value) for value in criterion.values)),
-    )
+    if criterion.kind == "id":
+        return resources.c.id.in_(criterion.values)
+    table = _TABLES[criterion.kind]
+    rows_of_resource = [table.c.resource_type == resources.c.resource_type, table.c.resource_id == resources.c.id,
+                        table.c.param == criterion.code]
+    if criterion.modifier == "missing":
+        present = exists().where(*rows_of_resource)
+        return not_(present) if criterion.missing else present
+    matching = exists().where(*rows_of_resource, or_(*(_CONDITIONS[criterion.kind](table, criterion, value)
+                                                       for value in criterion.values)))
+    # `:not` matches resources with no value equal to any of the given ones, including those with none.
+    return not_(matching) if criterion.modifier == "not" else matching
 
 
 def _where(query: SearchQuery):

@@ -1,0 +1,67 @@
+"""token parameters (https://hl7.org/fhir/R4/search.html#token): ``code``, ``system|code``, ``|code``,
+``system|``; ``:not`` and ``:text``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fhir_server.errors import BadRequest
+from fhir_server.search.types.string import normalize
+
+MODIFIERS = frozenset({"not", "text"})
+TERMINOLOGY_MODIFIERS = frozenset({"in", "not-in", "below", "above"})
+
+
+@dataclass(frozen=True)
+class TokenValue:
+    system: str | None
+    code: str | None
+    any_system: bool = False
+
+
+def pairs(value: object) -> list[tuple[str | None, str | None, str | None]]:
+    """(system, code, text) of a Coding, CodeableConcept, Identifier, ContactPoint, code or boolean."""
+    if isinstance(value, bool):
+        return [(None, "true" if value else "false", None)]
+    if isinstance(value, str):
+        return [(None, value, None)]
+    if not isinstance(value, dict):
+        return []
+    if "coding" in value or ("text" in value and "code" not in value and "value" not in value):
+        codings = [pair for coding in value.get("coding", ()) for pair in pairs(coding)]
+        if value.get("text"):
+            codings.append((None, None, value["text"]))
+        return codings
+    if "code" in value:
+        return [(value.get("system"), value["code"], value.get("display"))]
+    if "value" in value:
+        text = value.get("type", {}).get("text") if isinstance(value.get("type"), dict) else None
+        return [(value.get("system"), str(value["value"]), text)]
+    return []
+
+
+def index(item) -> list[dict]:
+    return [{"system": system, "code": code, "text": normalize(text)[:512] if text else None}
+            for system, code, text in pairs(item[0])]
+
+
+def parse(raw: str, modifier: str | None, code: str) -> TokenValue | str:
+    if modifier in TERMINOLOGY_MODIFIERS:
+        raise BadRequest(f"Modifier `:{modifier}` of `{code}` needs the terminology service, which is not "
+                         "available yet.", expression=(f"{code}:{modifier}",))
+    if modifier not in (None, *MODIFIERS):
+        raise BadRequest(f"Modifier `:{modifier}` is not supported for token parameter `{code}`.",
+                         expression=(f"{code}:{modifier}",))
+    if modifier == "text":
+        return raw
+    system, bar, value = _split_bar(raw)
+    if not bar:
+        return TokenValue(None, value, any_system=True)
+    return TokenValue(system or None, value or None)
+
+
+def _split_bar(raw: str) -> tuple[str, str, str]:
+    for position, character in enumerate(raw):
+        if character == "|" and (position == 0 or raw[position - 1] != "\\"):
+            return raw[:position].replace("\\|", "|"), "|", raw[position + 1:].replace("\\|", "|")
+    return "", "", raw.replace("\\|", "|")
