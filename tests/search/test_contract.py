@@ -1,0 +1,164 @@
+"""The search backend contract: every answer equals a brute-force evaluation over the raw JSON.
+
+The same cases will run against every backend (Elasticsearch included). Expected ids come from
+``oracle.py``, which evaluates the official expressions with fhirpathpy, not through the index.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tests.search import oracle
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+FAMILIES = ["Müller", "Mueller", "müller", "김", "김민서", "Smith", "O'Brien", "Ångström", "Li_u", "50%off"]
+GIVEN = [["Ana"], ["Ána", "Maria"], ["민준"], ["John"], ["Jo"], []]
+BIRTH = ["1980", "1980-05", "1980-05-01", "1979-12-31", "2001-02-03", None]
+CODES = [(LOINC, "4548-4", "Hemoglobin A1c"), (LOINC, "718-7", "Hemoglobin"), ("http://other.example", "4548-4", None),
+         (None, "local-1", "혈당")]
+EFFECTIVE = [("effectiveDateTime", "2020-01-01T10:00:00+09:00"), ("effectiveDateTime", "2020-01-01"),
+             ("effectiveDateTime", "2020-01"), ("effectiveDateTime", "2019-12-31T23:59:59Z"),
+             ("effectivePeriod", {"start": "2020-01-01", "end": "2020-03-01"}), ("effectivePeriod", {"start": "2021-06-01"}),
+             ("effectiveInstant", "2020-01-01T00:00:00.000Z"), (None, None)]
+VALUES = [{"value": 5.5, "unit": "%", "system": UCUM, "code": "%"}, {"value": 7, "unit": "%", "system": UCUM, "code": "%"},
+          {"value": 5.45, "unit": "mg", "code": "mg"}, {"value": 120, "unit": "mg/dL", "system": UCUM, "code": "mg/dL"},
+          {"value": 0.05, "unit": "g"}, None]
+
+
+def dataset() -> list[dict]:
+    resources = []
+    for number in range(24):
+        patient = {"resourceType": "Patient", "id": f"p{number}",
+                   "name": [{"family": FAMILIES[number % len(FAMILIES)], "given": GIVEN[number % len(GIVEN)]}],
+                   "gender": ["male", "female", "other", "unknown"][number % 4]}
+        if BIRTH[number % len(BIRTH)]:
+            patient["birthDate"] = BIRTH[number % len(BIRTH)]
+        if number % 3:
+            patient["identifier"] = [{"system": "http://hospital.test/mrn" if number % 2 else None, "value": f"m{number % 5}"}]
+            patient["identifier"] = [{key: value for key, value in patient["identifier"][0].items() if value}]
+        if number % 4 == 0:
+            patient["active"] = bool(number % 8)
+        if number % 5 == 0:
+            patient["address"] = [{"city": "서울특별시" if number % 10 else "Busan", "country": "KR"}]
+        resources.append(patient)
+    for number in range(40):
+        system, code, display = CODES[number % len(CODES)]
+        coding = {key: value for key, value in (("system", system), ("code", code), ("display", display)) if value}
+        observation = {"resourceType": "Observation", "id": f"o{number}",
+                       "status": ["final", "amended", "preliminary"][number % 3],
+                       "code": {"coding": [coding], **({"text": display} if number % 2 and display else {})},
+                       "subject": {"reference": f"Patient/p{number % 24}"}}
+        element, when = EFFECTIVE[number % len(EFFECTIVE)]
+        if element:
+            observation[element] = when
+        quantity = VALUES[number % len(VALUES)]
+        if quantity:
+            observation["valueQuantity"] = quantity
+        elif number % 2:
+            observation["valueString"] = "positive"
+        resources.append(observation)
+    return resources
+
+
+@pytest.fixture
+def loaded(client):
+    resources = dataset()
+    bundle = {"resourceType": "Bundle", "type": "transaction",
+              "entry": [{"resource": resource, "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}}
+                        for resource in resources]}
+    response = client.post("/fhir", data=json.dumps(bundle), headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    stored = {}
+    for resource in resources:
+        stored[resource["id"]] = client.get(f"/fhir/{resource['resourceType']}/{resource['id']}").get_json(force=True)
+    return client, stored
+
+
+def server_ids(client, resource_type: str, name: str, value: str) -> set[str]:
+    response = client.get(f"/fhir/{resource_type}?{name}={quote(value, safe=',|:')}&_count=1000",
+                          headers={"Prefer": "handling=strict"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {entry["resource"]["id"] for entry in response.get_json(force=True)["entry"]
+            if entry["search"]["mode"] == "match"}
+
+
+def expected_ids(stored: dict, resource_type: str, name: str, value: str) -> set[str]:
+    return {id_ for id_, resource in stored.items()
+            if resource["resourceType"] == resource_type and oracle.matches(resource, resource_type, name, value)}
+
+
+CASES = [
+    ("Patient", "family", "muller"), ("Patient", "family", "MÜL"), ("Patient", "family", "김"), ("Patient", "family", "김민"),
+    ("Patient", "family:exact", "Müller"), ("Patient", "family:exact", "müller"), ("Patient", "family:contains", "LL"),
+    ("Patient", "family", "Li_"), ("Patient", "family", "50%"), ("Patient", "family:contains", "_"),
+    ("Patient", "name", "ana"), ("Patient", "name", "민"), ("Patient", "given", "jo"), ("Patient", "address", "서울"),
+    ("Patient", "address-city", "busan"), ("Patient", "gender", "male"), ("Patient", "gender", "male,female"),
+    ("Patient", "gender:not", "male"), ("Patient", "active", "true"), ("Patient", "active:missing", "true"),
+    ("Patient", "identifier", "m1"), ("Patient", "identifier", "http://hospital.test/mrn|m1"),
+    ("Patient", "identifier", "|m2"), ("Patient", "identifier", "http://hospital.test/mrn|"),
+    ("Patient", "identifier:missing", "false"), ("Patient", "birthdate", "1980"), ("Patient", "birthdate", "1980-05"),
+    ("Patient", "birthdate", "1980-05-01"), ("Patient", "birthdate", "ge1980-05-01"), ("Patient", "birthdate", "lt1980-05"),
+    ("Patient", "birthdate", "gt1980"), ("Patient", "birthdate", "le1980-05-01"), ("Patient", "birthdate", "ne1980"),
+    ("Patient", "birthdate", "sa1980-05-01"), ("Patient", "birthdate", "eb1980-05-01"), ("Patient", "birthdate:missing", "true"),
+    ("Observation", "code", "4548-4"), ("Observation", "code", f"{LOINC}|4548-4"), ("Observation", "code", "|local-1"),
+    ("Observation", "code", f"{LOINC}|"), ("Observation", "code:text", "hemo"), ("Observation", "code:text", "혈"),
+    ("Observation", "code:not", f"{LOINC}|4548-4"), ("Observation", "status", "final,amended"),
+    ("Observation", "subject", "Patient/p3"), ("Observation", "subject", "p3"), ("Observation", "patient", "p5"),
+    ("Observation", "subject:missing", "false"), ("Observation", "date", "2020-01-01"), ("Observation", "date", "2020"),
+    ("Observation", "date", "ge2020-02"), ("Observation", "date", "lt2020-01-01T00:00:00Z"),
+    ("Observation", "date", "gt2020-01-01T05:00:00Z"), ("Observation", "date", "2020-01-01T00:00:00Z"),
+    ("Observation", "date", "sa2020-12-31"), ("Observation", "date", "eb2020-01-01"), ("Observation", "date:missing", "true"),
+    ("Observation", "value-quantity", "5.5"), ("Observation", "value-quantity", "5.5|http://unitsofmeasure.org|%"),
+    ("Observation", "value-quantity", "5.45||mg"), ("Observation", "value-quantity", "gt6"),
+    ("Observation", "value-quantity", "le5.5"), ("Observation", "value-quantity", "ne7"),
+    ("Observation", "value-quantity", "0.05"), ("Observation", "value-quantity", "lt1e2"),
+    ("Observation", "value-quantity", "120|http://unitsofmeasure.org|mg/dL"),
+]
+
+
+@pytest.mark.parametrize("resource_type, name, value", CASES)
+def test_search_matches_brute_force(loaded, resource_type, name, value):
+    client, stored = loaded
+    assert server_ids(client, resource_type, name, value) == expected_ids(stored, resource_type, name, value)
+
+
+def test_cases_are_not_trivial(loaded):
+    """A suite where every answer is empty or everything would prove little."""
+    _, stored = loaded
+    sizes = [len(expected_ids(stored, *case)) for case in CASES]
+    assert sum(1 for size in sizes if 0 < size < 24) > len(CASES) * 0.7
+
+
+_PARAMETER_VALUES = {
+    ("Patient", "family"): ["m", "mu", "mül", "MUELLER", "김", "김민서", "s", "o'", "å", "li_", "50"],
+    ("Patient", "family:exact"): ["Müller", "Mueller", "김", "Smith"],
+    ("Patient", "gender"): ["male", "female", "other", "unknown"],
+    ("Patient", "identifier"): ["m0", "m1", "m3", "http://hospital.test/mrn|m1", "|m0", "|m1"],
+    ("Patient", "birthdate"): ["1980", "1980-05", "1980-05-01", "1979-12-31", "2001", "2001-02-03"],
+    ("Observation", "code"): ["4548-4", "718-7", "local-1", f"{LOINC}|718-7", "http://other.example|4548-4"],
+    ("Observation", "date"): ["2020", "2020-01", "2020-01-01", "2019-12-31", "2021-06-01", "2020-02-15T10:00:00Z"],
+    ("Observation", "value-quantity"): ["5.5", "7", "120", "5.45", "0.05", "100", "6"],
+    ("Observation", "subject"): ["Patient/p1", "Patient/p7", "p2", "Patient/p30"],
+}
+_PREFIXED = {("Patient", "birthdate"), ("Observation", "date"), ("Observation", "value-quantity")}
+
+
+@st.composite
+def queries(draw):
+    resource_type, name = draw(st.sampled_from(sorted(_PARAMETER_VALUES)))
+    values = draw(st.lists(st.sampled_from(_PARAMETER_VALUES[(resource_type, name)]), min_size=1, max_size=3))
+    if (resource_type, name) in _PREFIXED:
+        values = [draw(st.sampled_from(["", "eq", "ne", "gt", "lt", "ge", "le"])) + value for value in values]
+    return resource_type, name, ",".join(values)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=queries())
+def test_random_queries_match_brute_force(loaded, query):
+    client, stored = loaded
+    assert server_ids(client, *query) == expected_ids(stored, *query)
