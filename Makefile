@@ -28,7 +28,7 @@ run: install $(DEMO)
 test: $(VENV)/.installed-test
 	scripts/ensure-postgresql.sh
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2 --dist loadfile -q
+	$(BIN)/pytest -n 2 -q
 
 bench: install
 	$(BIN)/python bench/rest_core.py

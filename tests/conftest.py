@@ -36,11 +36,10 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A migrated, empty database of each kind."""
-    if request.param == "sqlite":
-        path = tmp_path / "fhir.sqlite"
+def _fresh_database(request, kind: str, folder):
+    """Yields the URL of a migrated, empty database of ``kind``, dropped afterwards."""
+    if kind == "sqlite":
+        path = folder / f"fhir-{next(_numbers)}.sqlite"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -51,6 +50,18 @@ def database_url(request, tmp_path):
     yield cluster.url(name)
     with cluster.admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A migrated, empty database of each kind, for one test."""
+    yield from _fresh_database(request, request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request, tmp_path_factory):
+    """A migrated, empty database of each kind shared by a module's tests that only read."""
+    yield from _fresh_database(request, request.param, tmp_path_factory.mktemp("module-db"))
 
 
 @pytest.fixture

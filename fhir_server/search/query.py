@@ -28,29 +28,110 @@ class Criterion:
     missing: bool | None = None  # for `:missing=true|false`
 
 
+@dataclass(frozen=True)
+class Chain:
+    """``subject:Patient.name=x``: the reference ``code`` points at a target that matches ``inner``.
+
+    ``targets`` pairs each possible target type with the inner criterion parsed for that type.
+    """
+
+    code: str
+    targets: tuple[tuple[str, "Node"], ...]
+
+
+@dataclass(frozen=True)
+class Has:
+    """``_has:Observation:patient:code=x``: some ``source_type`` whose reference ``code`` points here matches ``inner``."""
+
+    source_type: str
+    code: str
+    inner: "Node"
+
+
+Node = Criterion | Chain | Has
+MAX_DEPTH = 6  # links in one chain or _has; deeper is almost surely a mistake or an attack
+
+
 @dataclass
 class SearchQuery:
     resource_type: str
-    criteria: list[Criterion] = field(default_factory=list)
+    criteria: list[Node] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+
+
+class _Unknown(Exception):
+    """A parameter the type does not have: ignored, or 400 under strict handling."""
+
+
+class _Parser:
+    def __init__(self, registry: Registry, index: SearchIndex, base_url: str):
+        self.registry, self.index, self.base_url = registry, index, base_url
+
+    def node(self, resource_type: str, name: str, raw: str, depth: int = 0) -> Node:
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"`{name}` chains more than {MAX_DEPTH} links.", expression=(name,))
+        if name.startswith("_has:"):
+            return self._has(resource_type, name, raw, depth)
+        if "." in name.split("=")[0]:
+            return self._chain(resource_type, name, raw, depth)
+        code, _, modifier = name.partition(":")
+        parameter = self.registry.get(resource_type, code)
+        if parameter is None or not self.index.supports(resource_type, code):
+            raise _Unknown(name)
+        return _criterion(parameter, code, modifier or None, raw, self.base_url)
+
+    def _chain(self, resource_type: str, name: str, raw: str, depth: int) -> Chain:
+        head, rest = name.split(".", 1)
+        code, _, target_type = head.partition(":")
+        parameter = self.registry.get(resource_type, code)
+        if parameter is None:
+            raise _Unknown(name)
+        if parameter.type != "reference":
+            raise BadRequest(f"`{code}` is a {parameter.type} parameter of `{resource_type}`; only reference "
+                             f"parameters can be chained.", expression=(name,))
+        if target_type and parameter.targets and target_type not in parameter.targets:
+            raise BadRequest(f"`{code}` of `{resource_type}` cannot refer to a `{target_type}`.", expression=(name,))
+        targets = []
+        for candidate in (target_type,) if target_type else parameter.targets:
+            try:
+                targets.append((candidate, self.node(candidate, rest, raw, depth + 1)))
+            except _Unknown:
+                continue
+        if not targets:
+            raise _Unknown(name)
+        return Chain(code, tuple(targets))
+
+    def _has(self, resource_type: str, name: str, raw: str, depth: int) -> Has:
+        parts = name.split(":", 3)
+        if len(parts) < 4 or not all(parts[1:]):
+            raise BadRequest(f"`{name}` is not `_has:Type:reference-parameter:parameter`.", expression=(name,))
+        _, source_type, code, inner = parts
+        parameter = self.registry.get(source_type, code)
+        if parameter is None:
+            raise BadRequest(f"`{source_type}` has no search parameter `{code}` (in `{name}`).", expression=(name,))
+        if parameter.type != "reference":
+            raise BadRequest(f"`{code}` of `{source_type}` is not a reference parameter (in `{name}`).",
+                             expression=(name,))
+        if parameter.targets and resource_type not in parameter.targets:
+            raise BadRequest(f"`{code}` of `{source_type}` never refers to a `{resource_type}`.", expression=(name,))
+        return Has(source_type, code, self.node(source_type, inner, raw, depth + 1))
 
 
 def parse(resource_type: str, params: list[tuple[str, str]], registry: Registry, index: SearchIndex, *,
           strict: bool, base_url: str = "") -> SearchQuery:
     """Build the query; unknown parameters are ignored (and listed) unless ``strict``, then 400."""
     query = SearchQuery(resource_type)
+    parser = _Parser(registry, index, base_url)
     for name, raw in params:
         if name in FORMAT_PARAMETERS:
             continue
-        code, _, modifier = name.partition(":")
-        parameter = registry.get(resource_type, code)
-        if parameter is None or not index.supports(resource_type, code):
+        try:
+            query.criteria.append(parser.node(resource_type, name, raw))
+        except _Unknown:
             if strict:
                 raise BadRequest(f"Search parameter `{name}` is not supported for `{resource_type}`.",
-                                 expression=(name,))
+                                 expression=(name,)) from None
             query.ignored.append(name)
-            continue
-        query.criteria.append(_criterion(parameter, code, modifier or None, raw, base_url))
     return query
 
 

@@ -37,7 +37,34 @@ def values(resource: dict, definition: dict) -> list:
     return [value for part in parts for value in evaluate(resource, part.strip(), [], models["r4"])]
 
 
-def matches(resource: dict, resource_type: str, name: str, raw: str) -> bool:
+def matches(resource: dict, resource_type: str, name: str, raw: str, world: dict[str, dict] | None = None) -> bool:
+    """Whether ``resource`` matches ``name=raw``; ``world`` maps `Type/id` to every stored resource,
+    for chains and _has."""
+    world = world or {}
+    if name.startswith("_has:"):
+        _, source_type, code, inner = name.split(":", 3)
+        definition = parameter(source_type, code)
+        here = f"{resource_type}/{resource['id']}"
+        return any(
+            source["resourceType"] == source_type
+            and any(isinstance(value, dict) and value.get("reference") == here for value in values(source, definition))
+            and matches(source, source_type, inner, raw, world)
+            for source in world.values()
+        )
+    if "." in name:
+        head, rest = name.split(".", 1)
+        code, _, target_type = head.partition(":")
+        definition = parameter(resource_type, code)
+        for value in values(resource, definition):
+            reference = value.get("reference", "") if isinstance(value, dict) else ""
+            target = world.get(reference)
+            if target and (not target_type or target["resourceType"] == target_type):
+                try:
+                    if matches(target, target["resourceType"], rest, raw, world):
+                        return True
+                except KeyError:  # the target type has no such parameter
+                    continue
+        return False
     code, _, modifier = name.partition(":")
     definition = parameter(resource_type, code)
     found = values(resource, definition)

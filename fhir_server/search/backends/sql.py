@@ -10,7 +10,7 @@ import time
 
 from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, select
 
-from fhir_server.search.query import Criterion, SearchQuery
+from fhir_server.search.query import Chain, Criterion, Has, Node, SearchQuery
 from fhir_server.search.types.date import DateValue
 from fhir_server.search.types.number import NumberValue
 from fhir_server.search.types.quantity import QuantityValue
@@ -119,11 +119,34 @@ _CONDITIONS = {"token": _token, "string": _string, "date": _date, "number": _num
                "reference": _reference, "uri": _uri}
 
 
-def _criterion_condition(criterion: Criterion):
+def _condition(node: Node, outer):
+    """The condition that the resource in ``outer`` (the resources table or an alias of it) matches ``node``."""
+    if isinstance(node, Chain):
+        reference, target = search_reference.alias(), resources.alias()
+        return exists().where(
+            reference.c.resource_type == outer.c.resource_type, reference.c.resource_id == outer.c.id,
+            reference.c.param == node.code,
+            target.c.resource_type == reference.c.target_type, target.c.id == reference.c.target_id,
+            target.c.deleted.is_(False),
+            or_(*(and_(reference.c.target_type == target_type, _condition(inner, target))
+                  for target_type, inner in node.targets)),
+        )
+    if isinstance(node, Has):
+        reference, source = search_reference.alias(), resources.alias()
+        return exists().where(
+            reference.c.resource_type == node.source_type, reference.c.param == node.code,
+            reference.c.target_type == outer.c.resource_type, reference.c.target_id == outer.c.id,
+            source.c.resource_type == reference.c.resource_type, source.c.id == reference.c.resource_id,
+            source.c.deleted.is_(False), _condition(node.inner, source),
+        )
+    return _criterion_condition(node, outer)
+
+
+def _criterion_condition(criterion: Criterion, outer):
     if criterion.kind == "id":
-        return resources.c.id.in_(criterion.values)
-    table = _TABLES[criterion.kind]
-    rows_of_resource = [table.c.resource_type == resources.c.resource_type, table.c.resource_id == resources.c.id,
+        return outer.c.id.in_(criterion.values)
+    table = _TABLES[criterion.kind].alias()
+    rows_of_resource = [table.c.resource_type == outer.c.resource_type, table.c.resource_id == outer.c.id,
                         table.c.param == criterion.code]
     if criterion.modifier == "missing":
         present = exists().where(*rows_of_resource)
@@ -136,7 +159,7 @@ def _criterion_condition(criterion: Criterion):
 
 def _where(query: SearchQuery):
     return [resources.c.resource_type == query.resource_type, resources.c.deleted.is_(False),
-            *(_criterion_condition(criterion) for criterion in query.criteria)]
+            *(_condition(node, resources) for node in query.criteria)]
 
 
 def find_ids(connection: Connection, query: SearchQuery, limit: int) -> list[str]:
