@@ -40,6 +40,9 @@ class Settings:
     max_request_bytes: int = _setting(50 * 1024 * 1024, "Largest accepted request body in bytes; larger ones get 413.")
     default_page_size: int = _setting(50, "Entries per page of a search or history Bundle when `_count` is absent.")
     max_page_size: int = _setting(1000, "Largest `_count` honoured; larger values are lowered to it.")
+    max_included: int = _setting(
+        10_000, "Most resources `_include` and `_revinclude` may add to one search page; more is a 400, never a cut."
+    )
     sqlite_busy_timeout_ms: int = _setting(
         30_000, "How long an SQLite writer waits for another process's write lock before failing."
     )

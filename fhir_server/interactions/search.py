@@ -1,12 +1,13 @@
 """search on a type: GET [base]/[type]?... and POST [base]/[type]/_search (https://hl7.org/fhir/R4/search.html).
 
 Unknown parameters are ignored and reported in an OperationOutcome entry, or refused with 400
-under `Prefer: handling=strict`.
+under `Prefer: handling=strict`. `_total=accurate|estimate` and `_summary=count` count the matches;
+`_include` and `_revinclude` add entries with search mode `include`.
 """
 
 from __future__ import annotations
 
-from fhir_server import bundles, http, json_codec, paging
+from fhir_server import bundles, http, json_codec, paging, resources
 from fhir_server.errors import Issue, operation_outcome
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
 
@@ -15,13 +16,19 @@ def search_type(request: FhirRequest, args: dict, context: Context) -> FhirRespo
     resource_type = args["type"]
     query = context.search.parse(resource_type, request.params, strict=http.strict_handling(request),
                                  base_url=request.base_url)
+    shape = context.search.result_parameters(request.params, resources.is_supported)
     count = paging.page_size(request, context.settings)
     with context.reading() as connection:
+        total = context.search.count(connection, query) if shape.summary == "count" or shape.total in (
+            "accurate", "estimate") else None
+        if shape.summary == "count":
+            return FhirResponse(200, bundles.bundle("searchset", [], links=paging.links(request, None), total=total))
         found = context.search.search(connection, query, after_id=paging.cursor(request), limit=count + 1)
-    page = found[:count]
+        page = found[:count]
+        extra = context.search.included(connection, page, shape.includes, context.settings.max_included)
     next_cursor = page[-1].id if len(found) > count and page else None
-    entries = [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "match"})
-               for version in page]
+    entries = [_entry(request, version, "match") for version in page]
+    entries += [_entry(request, version, "include") for version in extra]
     if query.ignored:
         outcome = operation_outcome([
             Issue("warning", "not-supported", f"Search parameter `{name}` is not supported and was ignored.",
@@ -29,4 +36,8 @@ def search_type(request: FhirRequest, args: dict, context: Context) -> FhirRespo
         ])
         entries.append(bundles.entry(None, json_codec.dump(outcome), search={"mode": "outcome"}))
     links = paging.links(request, next_cursor, dropped=frozenset(query.ignored))
-    return FhirResponse(200, bundles.bundle("searchset", entries, links=links))
+    return FhirResponse(200, bundles.bundle("searchset", entries, links=links, total=total))
+
+
+def _entry(request: FhirRequest, version, mode: str) -> bytes:
+    return bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": mode})

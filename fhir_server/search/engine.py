@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from fhir_server.search import query as search_query
+from fhir_server.search import include as search_include
+from fhir_server.search import results
 from fhir_server.search.backends import sql
 from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
@@ -29,9 +31,27 @@ class SearchEngine:
               base_url: str = "") -> SearchQuery:
         return search_query.parse(resource_type, params, self.registry, self.index, strict=strict, base_url=base_url)
 
+    def result_parameters(self, params: list[tuple[str, str]], is_type) -> results.ResultParameters:
+        return results.parse(params, self.registry, is_type)
+
+    def count(self, connection: Connection, query: SearchQuery) -> int:
+        return sql.count(connection, query)
+
+    def included(self, connection: Connection, matches: list[StoredVersion], includes: list[results.Include],
+                 limit: int) -> list[StoredVersion]:
+        return search_include.included(_SqlReferences, connection, matches, includes, limit)
+
     def find_ids(self, connection: Connection, query: SearchQuery, limit: int) -> list[str]:
         return sql.find_ids(connection, query, limit)
 
     def search(self, connection: Connection, query: SearchQuery, *, after_id: str | None,
                limit: int) -> list[StoredVersion]:
         return sql.search(connection, query, after_id=after_id, limit=limit)
+
+
+class _SqlReferences:
+    """The reference lookups include.py needs, answered by the SQL backend."""
+
+    referenced = staticmethod(sql.referenced)
+    referencing = staticmethod(sql.referencing)
+    current_versions = staticmethod(sql.current_versions_of)

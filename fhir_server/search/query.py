@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from fhir_server.errors import BadRequest
 from fhir_server.search.index import TYPES, SearchIndex
 from fhir_server.search.parameters import Registry
+from fhir_server.search.results import NAMES as RESULT_PARAMETERS
 from fhir_server.search.types import reference
 
 # Parameters about the response's form that this server honours elsewhere; they filter nothing.
-FORMAT_PARAMETERS = frozenset({"_format", "_pretty", "_count", "_cursor"})
+FORMAT_PARAMETERS = frozenset({"_format", "_pretty", "_count", "_cursor"}) | RESULT_PARAMETERS
 
 
 @dataclass(frozen=True)

@@ -198,3 +198,96 @@ def test_bad_chains_are_400_naming_the_parameter(client, name, value, message):
     response = client.get(f"/fhir/Observation?{name}={value}")
     assert response.status_code == 400, response.get_data(as_text=True)
     assert message in response.get_json(force=True)["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("resource_type, name, value", CASES[::4])
+def test_summary_count_and_total_equal_brute_force(loaded, resource_type, name, value):
+    client, stored = loaded
+    expected = len(expected_ids(stored, resource_type, name, value))
+    counted = client.get(f"/fhir/{resource_type}?{name}={quote(value, safe=',|:')}&_summary=count").get_json(force=True)
+    assert counted["total"] == expected and counted["entry"] == []
+    page = client.get(f"/fhir/{resource_type}?{name}={quote(value, safe=',|:')}&_total=accurate&_count=2")
+    assert page.get_json(force=True)["total"] == expected
+
+
+def _modes(bundle) -> dict[str, set[str]]:
+    modes: dict[str, set[str]] = {}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        modes.setdefault(entry["search"]["mode"], set()).add(f"{resource['resourceType']}/{resource['id']}")
+    return modes
+
+
+def _references(resource: dict, resource_type: str, code: str) -> set[str]:
+    found = oracle.values(resource, oracle.parameter(resource_type, code))
+    return {value["reference"] for value in found if isinstance(value, dict) and "reference" in value}
+
+
+def test_include_adds_referenced_resources(loaded):
+    client, stored = loaded
+    bundle = client.get("/fhir/Observation?code=718-7&_include=Observation:subject&_count=1000").get_json(force=True)
+    matched = [stored[id_] for id_ in expected_ids(stored, "Observation", "code", "718-7")]
+    expected = set().union(*(_references(observation, "Observation", "subject") for observation in matched))
+    assert _modes(bundle)["include"] == expected and expected
+
+
+def test_revinclude_adds_referencing_resources(loaded):
+    client, stored = loaded
+    bundle = client.get("/fhir/Patient?gender=male&_revinclude=Observation:patient&_count=1000").get_json(force=True)
+    males = {f"Patient/{id_}" for id_ in expected_ids(stored, "Patient", "gender", "male")}
+    expected = {f"Observation/{resource['id']}" for resource in stored.values()
+                if resource["resourceType"] == "Observation"
+                and _references(resource, "Observation", "patient") & males}
+    assert _modes(bundle)["include"] == expected and expected
+
+
+def test_include_iterate_follows_included_resources(loaded):
+    client, stored = loaded
+    bundle = client.get("/fhir/Observation?code=4548-4&_include=Observation:patient"
+                        "&_include:iterate=Patient:organization&_count=1000").get_json(force=True)
+    matched = [stored[id_] for id_ in expected_ids(stored, "Observation", "code", "4548-4")]
+    patients = set().union(*(_references(observation, "Observation", "patient") for observation in matched))
+    organizations = set().union(*(_references(stored[reference.split("/")[1]], "Patient", "organization")
+                                  for reference in patients))
+    assert _modes(bundle)["include"] == patients | organizations and organizations
+
+
+def test_include_without_iterate_stops_after_one_round(loaded):
+    client, _ = loaded
+    bundle = client.get("/fhir/Observation?code=4548-4&_include=Observation:patient"
+                        "&_include=Patient:organization&_count=1000").get_json(force=True)
+    assert not any(reference.startswith("Organization/") for reference in _modes(bundle)["include"])
+
+
+def test_wildcard_include_follows_every_reference(loaded):
+    client, stored = loaded
+    bundle = client.get("/fhir/Patient?_id=p1&_include=Patient:*").get_json(force=True)
+    assert _modes(bundle)["include"] == _references(stored["p1"], "Patient", "organization")
+
+
+@pytest.mark.parametrize("query, message", [
+    ("_include=Observation:status", "not a reference parameter"),
+    ("_include=Observation", "Type:parameter"),
+    ("_include=Spaceship:subject", "does not support"),
+    ("_summary=bogus", "_summary=bogus"),
+    ("_total=maybe", "_total=maybe"),
+])
+def test_bad_result_parameters_are_400(client, query, message):
+    response = client.get(f"/fhir/Observation?{query}")
+    assert response.status_code == 400
+    assert message in response.get_json(force=True)["issue"][0]["diagnostics"]
+
+
+def test_include_beyond_the_limit_is_400_not_a_cut(database_url):
+    app = create_app(Settings(database_url=database_url, max_included=1))
+    client = app.test_client()
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "id": f"x{n}"}, "request": {"method": "PUT", "url": f"Patient/x{n}"}}
+        for n in range(2)] + [
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
+                      "subject": {"reference": f"Patient/x{n}"}}, "request": {"method": "POST", "url": "Observation"}}
+        for n in range(2)]}
+    client.post("/fhir", data=json.dumps(bundle), headers={"Content-Type": "application/fhir+json"})
+    response = client.get("/fhir/Observation?_include=Observation:subject")
+    assert response.status_code == 400 and "more than 1" in response.get_json(force=True)["issue"][0]["diagnostics"]
+    app.extensions["fhir"].repository.database.dispose()

@@ -174,3 +174,63 @@ def search(connection: Connection, query: SearchQuery, *, after_id: str | None, 
     if after_id is not None:
         statement = statement.where(resources.c.id > after_id)
     return [StoredVersion(*row) for row in connection.execute(statement)]
+
+
+def count(connection: Connection, query: SearchQuery) -> int:
+    return connection.execute(select(func.count()).select_from(resources).where(*_where(query))).scalar_one()
+
+
+_CHUNK = 500  # ids per IN list: large pages and fan-outs stay within every database's parameter limit
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[start:start + _CHUNK] for start in range(0, len(items), _CHUNK)]
+
+
+def referenced(connection: Connection, source_type: str, source_ids: list[str], code: str,
+               target_type: str | None) -> set[tuple[str, str]]:
+    """(type, id) of what the given resources' reference parameter ``code`` (``*``: any) points at."""
+    found = set()
+    for ids in _chunks(source_ids):
+        statement = select(search_reference.c.target_type, search_reference.c.target_id).where(
+            search_reference.c.resource_type == source_type, search_reference.c.resource_id.in_(ids),
+            search_reference.c.target_type.is_not(None), search_reference.c.target_id.is_not(None))
+        if code != "*":
+            statement = statement.where(search_reference.c.param == code)
+        if target_type is not None:
+            statement = statement.where(search_reference.c.target_type == target_type)
+        found.update((row[0], row[1]) for row in connection.execute(statement))
+    return found
+
+
+def referencing(connection: Connection, source_type: str, code: str, target_type: str | None,
+                targets: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """(type, id) of the ``source_type`` resources whose parameter ``code`` (``*``: any) points at ``targets``."""
+    by_type: dict[str, list[str]] = {}
+    for kind, id_ in targets:
+        if target_type is None or kind == target_type:
+            by_type.setdefault(kind, []).append(id_)
+    found = set()
+    for kind, ids in by_type.items():
+        for chunk in _chunks(ids):
+            statement = select(search_reference.c.resource_id).where(
+                search_reference.c.resource_type == source_type, search_reference.c.target_type == kind,
+                search_reference.c.target_id.in_(chunk))
+            if code != "*":
+                statement = statement.where(search_reference.c.param == code)
+            found.update((source_type, row[0]) for row in connection.execute(statement))
+    return found
+
+
+def current_versions_of(connection: Connection, keys: set[tuple[str, str]]) -> list[StoredVersion]:
+    """The current versions of the given resources that exist and are not deleted, in a stable order."""
+    by_type: dict[str, list[str]] = {}
+    for kind, id_ in sorted(keys):
+        by_type.setdefault(kind, []).append(id_)
+    found = []
+    for kind, ids in by_type.items():
+        for chunk in _chunks(ids):
+            statement = current_versions.where(resources.c.resource_type == kind, resources.c.id.in_(chunk),
+                                               resources.c.deleted.is_(False)).order_by(resources.c.id)
+            found.extend(StoredVersion(*row) for row in connection.execute(statement))
+    return found

@@ -1,0 +1,64 @@
+"""Parameters that shape search results rather than filter them: `_summary`, `_total`, `_include`
+and `_revinclude` (https://hl7.org/fhir/R4/search.html#return)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fhir_server.errors import BadRequest
+from fhir_server.search.parameters import Registry
+
+SUMMARIES = ("true", "text", "data", "count", "false")
+TOTALS = ("none", "estimate", "accurate")
+NAMES = frozenset({"_summary", "_total", "_include", "_revinclude", "_include:iterate", "_revinclude:iterate"})
+
+
+@dataclass(frozen=True)
+class Include:
+    """`_include=Source:code[:Target]` (forward) or `_revinclude=Source:code[:Target]` (reverse); code `*` is any."""
+
+    source_type: str
+    code: str
+    target_type: str | None
+    reverse: bool
+    iterate: bool
+
+
+@dataclass
+class ResultParameters:
+    summary: str | None = None
+    total: str | None = None
+    includes: list[Include] = field(default_factory=list)
+
+
+def parse(params: list[tuple[str, str]], registry: Registry, is_type: callable) -> ResultParameters:
+    result = ResultParameters()
+    for name, raw in params:
+        if name == "_summary":
+            if raw not in SUMMARIES:
+                raise BadRequest(f"`_summary={raw}` is not one of {', '.join(SUMMARIES)}.", expression=(name,))
+            if raw not in ("count", "false"):
+                raise BadRequest(f"`_summary={raw}` is not supported yet; `count` and `false` are.", expression=(name,))
+            result.summary = raw
+        elif name == "_total":
+            if raw not in TOTALS:
+                raise BadRequest(f"`_total={raw}` is not one of {', '.join(TOTALS)}.", expression=(name,))
+            result.total = raw
+        elif name in NAMES:
+            result.includes.append(_include(name, raw, registry, is_type))
+    return result
+
+
+def _include(name: str, raw: str, registry: Registry, is_type: callable) -> Include:
+    parts = raw.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise BadRequest(f"`{name}={raw}` is not Type:parameter[:TargetType].", expression=(name,))
+    source_type, code, target_type = parts[0], parts[1], parts[2] if len(parts) == 3 else None
+    if not is_type(source_type) or (target_type is not None and not is_type(target_type)):
+        raise BadRequest(f"`{name}={raw}` names a resource type this server does not support.", expression=(name,))
+    if code != "*":
+        parameter = registry.get(source_type, code)
+        if parameter is None or parameter.type != "reference":
+            raise BadRequest(f"`{name}={raw}`: `{code}` is not a reference parameter of `{source_type}`.",
+                             expression=(name,))
+    return Include(source_type, code, target_type, name.startswith("_revinclude"), name.endswith(":iterate"))
