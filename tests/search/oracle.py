@@ -28,12 +28,23 @@ def parameter(resource_type: str, code: str) -> dict:
     raise KeyError(code)
 
 
+def parameters_of(resource_type: str) -> list[dict]:
+    """Each search parameter of a type once, the type's own before the shared `Resource` ones."""
+    seen, found = set(), []
+    for definition in r4()["searchParameters"]:
+        if (resource_type in definition["base"] or "Resource" in definition["base"]) and definition["code"] not in seen \
+                and definition.get("expression"):
+            seen.add(definition["code"])
+            found.append(definition)
+    return found
+
+
 def values(resource: dict, definition: dict) -> list:
     # fhirpathpy has no resolve(); a relative reference's type prefix says the same here.
     expression = _RESOLVE_IS.sub(lambda match: f"reference.startsWith('{match.group(1)}/')",
                                  definition["expression"])
     parts = [part for part in expression.split("|")
-             if part.strip().lstrip("(").startswith(resource["resourceType"] + ".")]
+             if part.strip().lstrip("(").startswith((resource["resourceType"] + ".", "Resource."))]
     return [value for part in parts for value in evaluate(resource, part.strip(), [], models["r4"])]
 
 

@@ -1,8 +1,10 @@
 """number parameters (https://hl7.org/fhir/R4/search.html#number): the search value's precision
-implies a range (100 is [99.5, 100.5)), compared with the nine prefixes."""
+implies a range (100 is [99.5, 100.5)), compared with the nine prefixes. Values are compared as
+IEEE doubles, exact to about 15 significant digits."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -29,7 +31,12 @@ def parse_number(raw: str, code: str) -> NumberValue:
         raise BadRequest(f"`{code}={raw}` is not a number with an optional prefix ({', '.join(PREFIXES)}).",
                          expression=(code,)) from None
     half = Decimal(1).scaleb(number.as_tuple().exponent) / 2
-    return NumberValue(prefix, float(number), float(number - half), float(number + half))
+    value = float(number)
+    # Index values are doubles: past about 15 significant digits the implied range can collapse onto
+    # the value's own double, which must still match itself.
+    low = min(float(number - half), value)
+    high = max(float(number + half), math.nextafter(value, math.inf))
+    return NumberValue(prefix, value, low, high)
 
 
 def numbers_of(value: object) -> list[float]:
