@@ -41,6 +41,7 @@ INTERACTIONS: tuple[Interaction, ...] = (
                 {"conditionalDelete": "single"}),
     Interaction("search-type", "GET", "/<type>", search.search_type, "type", ("search-type",)),
     Interaction("search-type", "POST", "/<type>/_search", search.search_type, "type"),
+    Interaction("search-compartment", "GET", "/<compartment>/<id>/<type>", search.search_compartment, "type"),
     Interaction("capabilities", "GET", "/metadata", capabilities.capabilities, "system"),
     Interaction("transaction", "POST", "/", bundle.process, "system", ("transaction", "batch")),
     Interaction("history-system", "GET", "/_history", history.system, "system", ("history-system",)),

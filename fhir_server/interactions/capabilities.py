@@ -11,6 +11,7 @@ from importlib import metadata
 
 from fhir_server import json_codec
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.search import compartments
 from fhir_server.storage.instants import format_instant
 
 
@@ -51,6 +52,7 @@ def capability_statement(interactions, resource_types: tuple[str, ...], search, 
                 for resource_type in resource_types
             ],
             "interaction": [{"code": code} for code in system_codes],
+            "compartment": [compartments.DEFINITION_URL.format(name.lower()) for name in compartments.compartment_types()],
         }],
     }
     return json_codec.dump(statement)

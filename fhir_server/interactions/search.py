@@ -2,7 +2,8 @@
 
 Unknown parameters are ignored and reported in an OperationOutcome entry, or refused with 400
 under `Prefer: handling=strict`. `_total=accurate|estimate` and `_summary=count` count the matches;
-`_include` and `_revinclude` add entries with search mode `include`.
+`_include` and `_revinclude` add entries with search mode `include`. Compartment search
+(https://hl7.org/fhir/R4/http.html#vsearch) is the same search limited to one compartment.
 """
 
 from __future__ import annotations
@@ -10,12 +11,25 @@ from __future__ import annotations
 from fhir_server import bundles, http, json_codec, paging, resources
 from fhir_server.errors import Issue, operation_outcome
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.search import compartments
+from fhir_server.search.query import Node
 
 
 def search_type(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
-    resource_type = args["type"]
+    return _search(request, context, args["type"], None)
+
+
+def search_compartment(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    """GET [base]/[compartment]/[id]/[type]: a search limited to one compartment, e.g. a patient's record."""
+    membership = compartments.membership(args["compartment"], http.check_id(args["id"]), args["type"])
+    return _search(request, context, args["type"], membership)
+
+
+def _search(request: FhirRequest, context: Context, resource_type: str, within: Node | None) -> FhirResponse:
     query = context.search.parse(resource_type, request.params, strict=http.strict_handling(request),
                                  base_url=request.base_url)
+    if within is not None:
+        query.criteria.append(within)
     shape = context.search.result_parameters(request.params, resources.is_supported)
     count = paging.page_size(request, context.settings)
     with context.reading() as connection:

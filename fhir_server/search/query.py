@@ -49,7 +49,14 @@ class Has:
     inner: "Node"
 
 
-Node = Criterion | Chain | Has
+@dataclass(frozen=True)
+class AnyOf:
+    """Matches when any of ``nodes`` does, e.g. membership of a compartment through any of its parameters."""
+
+    nodes: tuple["Node", ...]
+
+
+Node = Criterion | Chain | Has | AnyOf
 MAX_DEPTH = 6  # links in one chain or _has; deeper is almost surely a mistake or an attack
 
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fhir_server.app import create_app
 from fhir_server.settings import Settings
+from fhir_server.definitions import r4
 from tests.search import oracle
 
 LOINC = "http://loinc.org"
@@ -291,3 +292,31 @@ def test_include_beyond_the_limit_is_400_not_a_cut(database_url):
     response = client.get("/fhir/Observation?_include=Observation:subject")
     assert response.status_code == 400 and "more than 1" in response.get_json(force=True)["issue"][0]["diagnostics"]
     app.extensions["fhir"].repository.database.dispose()
+
+
+def _in_patient_compartment(resource: dict, patient_id: str) -> bool:
+    """Brute force from the official Patient CompartmentDefinition: any listed parameter points at the patient."""
+    if resource["resourceType"] == "Patient" and resource["id"] == patient_id:
+        return True
+    codes = r4()["compartments"]["Patient"].get(resource["resourceType"], [])
+    return any(f"Patient/{patient_id}" in _references(resource, resource["resourceType"], code) for code in codes)
+
+
+@pytest.mark.parametrize("patient_id, resource_type, query", [
+    ("p3", "Observation", ""), ("p7", "Observation", "code=4548-4"), ("p0", "Observation", "status=final,amended"),
+    ("p3", "Patient", ""), ("p99", "Observation", ""),
+])
+def test_compartment_search_matches_brute_force(loaded, patient_id, resource_type, query):
+    client, stored = loaded
+    bundle = client.get(f"/fhir/Patient/{patient_id}/{resource_type}?{query}&_count=1000").get_json(force=True)
+    found = {entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"}
+    name, _, value = query.partition("=")
+    expected = {id_ for id_, resource in stored.items() if resource["resourceType"] == resource_type
+                and _in_patient_compartment(resource, patient_id)
+                and (not query or oracle.matches(resource, resource_type, name, value))}
+    assert found == expected
+
+
+def test_compartment_errors(client):
+    assert client.get("/fhir/Patient/p1/Organization").status_code == 400
+    assert client.get("/fhir/Organization/o1/Patient").status_code == 404

@@ -10,7 +10,7 @@ import time
 
 from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, select
 
-from fhir_server.search.query import Chain, Criterion, Has, Node, SearchQuery
+from fhir_server.search.query import AnyOf, Chain, Criterion, Has, Node, SearchQuery
 from fhir_server.search.types.date import DateValue
 from fhir_server.search.types.number import NumberValue
 from fhir_server.search.types.quantity import QuantityValue
@@ -139,6 +139,8 @@ def _condition(node: Node, outer):
             source.c.resource_type == reference.c.resource_type, source.c.id == reference.c.resource_id,
             source.c.deleted.is_(False), _condition(node.inner, source),
         )
+    if isinstance(node, AnyOf):
+        return or_(*(_condition(inner, outer) for inner in node.nodes))
     return _criterion_condition(node, outer)
 
 
