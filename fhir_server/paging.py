@@ -6,6 +6,9 @@ wherever it is, and a write between two pages does not shift entries into or out
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from urllib.parse import urlencode
 
 from fhir_server.errors import BadRequest
@@ -26,6 +29,23 @@ def page_size(request: FhirRequest, settings: Settings) -> int:
 
 def cursor(request: FhirRequest) -> str | None:
     return request.param(CURSOR)
+
+
+def encode_cursor(values: list) -> str:
+    """An opaque cursor for the values the next page continues after (sort values, then id)."""
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str | None, width: int) -> list | None:
+    if raw is None:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, binascii.Error):
+        values = None
+    if not isinstance(values, list) or len(values) != width or not isinstance(values[-1], str):
+        raise BadRequest(f"`{CURSOR}` is not a cursor this server gave out for this search.", expression=(CURSOR,))
+    return values
 
 
 def links(request: FhirRequest, next_cursor: str | None, dropped: frozenset[str] = frozenset()) -> list[tuple[str, str]]:

@@ -30,17 +30,18 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
                                  base_url=request.base_url)
     if within is not None:
         query.criteria.append(within)
-    shape = context.search.result_parameters(request.params, resources.is_supported)
+    shape = context.search.result_parameters(resource_type, request.params, resources.is_supported)
     count = paging.page_size(request, context.settings)
+    after = paging.decode_cursor(paging.cursor(request), len(shape.sort) + 1)
     with context.reading() as connection:
         total = context.search.count(connection, query) if shape.summary == "count" or shape.total in (
             "accurate", "estimate") else None
         if shape.summary == "count":
             return FhirResponse(200, bundles.bundle("searchset", [], links=paging.links(request, None), total=total))
-        found = context.search.search(connection, query, after_id=paging.cursor(request), limit=count + 1)
-        page = found[:count]
+        found = context.search.search(connection, query, sort=shape.sort, after=after, limit=count + 1)
+        page = [version for version, _ in found[:count]]
         extra = context.search.included(connection, page, shape.includes, context.settings.max_included)
-    next_cursor = page[-1].id if len(found) > count and page else None
+    next_cursor = paging.encode_cursor(found[count - 1][1]) if len(found) > count and count else None
     entries = [_entry(request, version, "match") for version in page]
     entries += [_entry(request, version, "include") for version in extra]
     if query.ignored:

@@ -31,8 +31,9 @@ class SearchEngine:
               base_url: str = "") -> SearchQuery:
         return search_query.parse(resource_type, params, self.registry, self.index, strict=strict, base_url=base_url)
 
-    def result_parameters(self, params: list[tuple[str, str]], is_type) -> results.ResultParameters:
-        return results.parse(params, self.registry, is_type)
+    def result_parameters(self, resource_type: str, params: list[tuple[str, str]],
+                          is_type) -> results.ResultParameters:
+        return results.parse(params, self.registry, is_type, resource_type, self.index.supports)
 
     def count(self, connection: Connection, query: SearchQuery) -> int:
         return sql.count(connection, query)
@@ -44,9 +45,10 @@ class SearchEngine:
     def find_ids(self, connection: Connection, query: SearchQuery, limit: int) -> list[str]:
         return sql.find_ids(connection, query, limit)
 
-    def search(self, connection: Connection, query: SearchQuery, *, after_id: str | None,
-               limit: int) -> list[StoredVersion]:
-        return sql.search(connection, query, after_id=after_id, limit=limit)
+    def search(self, connection: Connection, query: SearchQuery, *, sort: list[results.SortKey] = (),
+               after: list | None = None, limit: int) -> list[tuple[StoredVersion, list]]:
+        """A page of matches, each with its cursor: the sort values and the id to continue after."""
+        return sql.search(connection, query, sort=sort, after=after, limit=limit)
 
 
 class _SqlReferences:

@@ -10,7 +10,17 @@ from fhir_server.search.parameters import Registry
 
 SUMMARIES = ("true", "text", "data", "count", "false")
 TOTALS = ("none", "estimate", "accurate")
-NAMES = frozenset({"_summary", "_total", "_include", "_revinclude", "_include:iterate", "_revinclude:iterate"})
+NAMES = frozenset({"_summary", "_total", "_include", "_revinclude", "_include:iterate", "_revinclude:iterate", "_sort"})
+SORTABLE = frozenset({"string", "token", "date", "number", "quantity", "reference", "uri"})
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One `_sort` parameter: ascending uses a resource's lowest value, descending its highest."""
+
+    code: str
+    kind: str  # the parameter type; `_id` and `_lastUpdated` sort by the resources table itself
+    descending: bool
 
 
 @dataclass(frozen=True)
@@ -29,11 +39,16 @@ class ResultParameters:
     summary: str | None = None
     total: str | None = None
     includes: list[Include] = field(default_factory=list)
+    sort: list[SortKey] = field(default_factory=list)
 
 
-def parse(params: list[tuple[str, str]], registry: Registry, is_type: callable) -> ResultParameters:
+def parse(params: list[tuple[str, str]], registry: Registry, is_type: callable, resource_type: str,
+          is_indexed: callable) -> ResultParameters:
     result = ResultParameters()
     for name, raw in params:
+        if name == "_sort":
+            result.sort.extend(_sort(part, resource_type, registry, is_indexed) for part in raw.split(","))
+            continue
         if name == "_summary":
             if raw not in SUMMARIES:
                 raise BadRequest(f"`_summary={raw}` is not one of {', '.join(SUMMARIES)}.", expression=(name,))
@@ -62,3 +77,14 @@ def _include(name: str, raw: str, registry: Registry, is_type: callable) -> Incl
             raise BadRequest(f"`{name}={raw}`: `{code}` is not a reference parameter of `{source_type}`.",
                              expression=(name,))
     return Include(source_type, code, target_type, name.startswith("_revinclude"), name.endswith(":iterate"))
+
+
+def _sort(text: str, resource_type: str, registry: Registry, is_indexed: callable) -> SortKey:
+    descending, code = text.startswith("-"), text.lstrip("-")
+    if code in ("_id", "_lastUpdated"):
+        return SortKey(code, code, descending)
+    parameter = registry.get(resource_type, code)
+    if parameter is None or parameter.type not in SORTABLE or not is_indexed(resource_type, code):
+        raise BadRequest(f"`_sort={text}`: `{resource_type}` has no search parameter `{code}` to sort by.",
+                         expression=("_sort",))
+    return SortKey(code, parameter.type, descending)

@@ -47,7 +47,7 @@ class StoredVersion:
         return f"{self.resource_type}/{self.id}"
 
 
-_version_columns = (
+VERSION_COLUMNS = (
     resource_versions.c.resource_type,
     resource_versions.c.id,
     resource_versions.c.version_id,
@@ -57,7 +57,7 @@ _version_columns = (
     resource_versions.c.seq,
 )
 
-current_versions = select(*_version_columns).select_from(
+current_versions = select(*VERSION_COLUMNS).select_from(
     resources.join(
         resource_versions,
         and_(
@@ -76,7 +76,7 @@ def _to_version(row) -> StoredVersion:
 # Built once: constructing SQLAlchemy expressions costs more than running these lookups.
 _current_by_id = current_versions.where(resources.c.resource_type == bindparam("resource_type"),
                                         resources.c.id == bindparam("id"))
-_version_by_number = select(*_version_columns).where(
+_version_by_number = select(*VERSION_COLUMNS).where(
     resource_versions.c.resource_type == bindparam("resource_type"),
     resource_versions.c.id == bindparam("id"),
     resource_versions.c.version_id == bindparam("version_id"),
@@ -132,7 +132,7 @@ class Repository:
                 before_seq: int | None = None, limit: int = 50,
                 connection: Connection | None = None) -> list[StoredVersion]:
         """Versions newest first, optionally of one type or resource, since an instant, before a cursor."""
-        statement = select(*_version_columns).order_by(resource_versions.c.seq.desc()).limit(limit)
+        statement = select(*VERSION_COLUMNS).order_by(resource_versions.c.seq.desc()).limit(limit)
         if resource_type is not None:
             statement = statement.where(resource_versions.c.resource_type == resource_type)
         if id_ is not None:

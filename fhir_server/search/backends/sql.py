@@ -17,7 +17,8 @@ from fhir_server.search.types.quantity import QuantityValue
 from fhir_server.search.types.reference import ReferenceValue
 from fhir_server.search.types.string import normalize
 from fhir_server.search.types.token import TokenValue
-from fhir_server.storage.repository import StoredVersion, current_versions
+from fhir_server.search.results import SortKey
+from fhir_server.storage.repository import StoredVersion, VERSION_COLUMNS, current_versions
 from fhir_server.storage.tables import (resources, search_date, search_number, search_quantity, search_reference,
                                         search_string, search_token, search_uri)
 
@@ -170,12 +171,47 @@ def find_ids(connection: Connection, query: SearchQuery, limit: int) -> list[str
     return list(connection.execute(statement).scalars())
 
 
-def search(connection: Connection, query: SearchQuery, *, after_id: str | None, limit: int) -> list[StoredVersion]:
-    """One page of matches in id order, after the keyset cursor ``after_id``."""
-    statement = current_versions.where(*_where(query)).order_by(resources.c.id).limit(limit)
-    if after_id is not None:
-        statement = statement.where(resources.c.id > after_id)
-    return [StoredVersion(*row) for row in connection.execute(statement)]
+_SORT_COLUMNS = {"string": ("value", "value"), "token": ("code", "code"), "date": ("low", "high"),
+                 "number": ("value", "value"), "quantity": ("value", "value"),
+                 "reference": ("target_id", "target_id"), "uri": ("value", "value")}
+
+
+def _sort_expression(key: SortKey):
+    if key.kind == "_id":
+        return resources.c.id
+    if key.kind == "_lastUpdated":
+        return resources.c.last_updated
+    table = _TABLES[key.kind]
+    ascending_column, descending_column = _SORT_COLUMNS[key.kind]
+    aggregate = func.max(table.c[descending_column]) if key.descending else func.min(table.c[ascending_column])
+    return select(aggregate).where(table.c.resource_type == resources.c.resource_type,
+                                   table.c.resource_id == resources.c.id, table.c.param == key.code).scalar_subquery()
+
+
+def _after(keys: list[tuple], values: list, last_id: str):
+    """Rows strictly after the cursor row in ORDER BY keys..., id, with NULLs last in every direction."""
+    if not keys:
+        return resources.c.id > last_id
+    (expression, descending), rest = keys[0], _after(keys[1:], values[1:], last_id)
+    value = values[0]
+    if value is None:
+        return and_(expression.is_(None), rest)
+    beyond = expression < value if descending else expression > value
+    return or_(beyond, expression.is_(None), and_(expression == value, rest))
+
+
+def search(connection: Connection, query: SearchQuery, *, sort=(), after: list | None = None,
+           limit: int) -> list[tuple[StoredVersion, list]]:
+    """One page of matches in `_sort` order (then id), after the keyset cursor ``after``."""
+    keys = [(_sort_expression(key), key.descending) for key in sort]
+    order = [expression.desc().nulls_last() if descending else expression.asc().nulls_last()
+             for expression, descending in keys]
+    statement = (current_versions.add_columns(*(expression for expression, _ in keys))
+                 .where(*_where(query)).order_by(*order, resources.c.id).limit(limit))
+    if after is not None:
+        statement = statement.where(_after(keys, after[:-1], after[-1]))
+    width = len(VERSION_COLUMNS)
+    return [(StoredVersion(*row[:width]), [*row[width:], row[1]]) for row in connection.execute(statement)]
 
 
 def count(connection: Connection, query: SearchQuery) -> int:
