@@ -71,6 +71,37 @@ def choice_elements(package: Path) -> dict[str, list[str]]:
     return dict(sorted(choices.items()))
 
 
+def summary_elements(package: Path) -> dict[str, list[str]]:
+    """Each resource type's top-level elements marked isSummary, for `_summary=true`."""
+    summaries = {}
+    for path in package.glob("StructureDefinition-*.json"):
+        definition = json.loads(path.read_text())
+        if definition.get("kind") != "resource" or definition.get("derivation") != "specialization":
+            continue
+        elements = []
+        for element in definition.get("snapshot", {}).get("element", []):
+            parts = element["path"].split(".")
+            if len(parts) == 2 and element.get("isSummary"):
+                elements.append(parts[1].removesuffix("[x]"))
+        summaries[definition["type"]] = sorted(set(elements))
+    return dict(sorted(summaries.items()))
+
+
+def mandatory_elements(package: Path) -> dict[str, list[str]]:
+    """Each resource type's top-level elements with min >= 1, kept by `_elements` and `_summary=text`."""
+    mandatory = {}
+    for path in package.glob("StructureDefinition-*.json"):
+        definition = json.loads(path.read_text())
+        if definition.get("kind") != "resource" or definition.get("derivation") != "specialization":
+            continue
+        mandatory[definition["type"]] = sorted({
+            element["path"].split(".")[1].removesuffix("[x]")
+            for element in definition.get("snapshot", {}).get("element", [])
+            if element["path"].count(".") == 1 and element.get("min", 0) >= 1
+        })
+    return dict(sorted(mandatory.items()))
+
+
 def compartments(package: Path) -> dict[str, dict[str, list[str]]]:
     result = {}
     for path in sorted(package.glob("CompartmentDefinition-*.json")):
@@ -93,6 +124,8 @@ def main(package_dir: str) -> None:
         "searchParameters": parameters,
         "compartments": compartments(package),
         "choiceElements": choice_elements(package),
+        "summaryElements": summary_elements(package),
+        "mandatoryElements": mandatory_elements(package),
     }
     OUTPUT.write_text(json.dumps(definitions, separators=(",", ":"), sort_keys=True) + "\n")
     print(f"wrote {OUTPUT}: {len(definitions['resourceTypes'])} resource types, "

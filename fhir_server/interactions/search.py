@@ -11,7 +11,7 @@ from __future__ import annotations
 from fhir_server import bundles, http, json_codec, paging, resources
 from fhir_server.errors import Issue, operation_outcome
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
-from fhir_server.search import compartments
+from fhir_server.search import compartments, elements
 from fhir_server.search.query import Node
 
 
@@ -42,8 +42,9 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
         page = [version for version, _ in found[:count]]
         extra = context.search.included(connection, page, shape.includes, context.settings.max_included)
     next_cursor = paging.encode_cursor(found[count - 1][1]) if len(found) > count and count else None
-    entries = [_entry(request, version, "match") for version in page]
-    entries += [_entry(request, version, "include") for version in extra]
+    subset = elements.subset_of(request.params)
+    entries = [_entry(request, version, "match", subset) for version in page]
+    entries += [_entry(request, version, "include", subset) for version in extra]
     if query.ignored:
         outcome = operation_outcome([
             Issue("warning", "not-supported", f"Search parameter `{name}` is not supported and was ignored.",
@@ -54,5 +55,6 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
     return FhirResponse(200, bundles.bundle("searchset", entries, links=links, total=total))
 
 
-def _entry(request: FhirRequest, version, mode: str) -> bytes:
-    return bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": mode})
+def _entry(request: FhirRequest, version, mode: str, subset: elements.Subset) -> bytes:
+    return bundles.entry(f"{request.base_url}/{version.reference}", elements.shape(version.body, subset),
+                         search={"mode": mode})

@@ -2,6 +2,7 @@
 
 from fhir_server import http
 from fhir_server.errors import NotFound
+from fhir_server.search import elements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
 
 
@@ -13,4 +14,8 @@ def vread(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
         version = context.repository.vread(args["type"], args["id"], int(version_text), connection)
     if http.not_modified(request, version):
         return FhirResponse(304, None, http.resource_headers(version), version)
-    return http.resource_response(version)
+    response = http.resource_response(version)
+    subset = elements.subset_of(request.params)
+    if not subset.whole:
+        response.body = elements.shape(version.body, subset)
+    return response

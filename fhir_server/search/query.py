@@ -16,6 +16,7 @@ from fhir_server.search.types import reference
 
 # Parameters about the response's form that this server honours elsewhere; they filter nothing.
 FORMAT_PARAMETERS = frozenset({"_format", "_pretty", "_count", "_cursor"}) | RESULT_PARAMETERS
+FULL_TEXT = frozenset({"_text", "_content"})
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ def parse(resource_type: str, params: list[tuple[str, str]], registry: Registry,
     for name, raw in params:
         if name in FORMAT_PARAMETERS:
             continue
+        if name.split(":")[0] in FULL_TEXT:
+            raise BadRequest(f"`{name}` needs full-text search, which this search backend does not offer.",
+                             expression=(name,))
         try:
             query.criteria.append(parser.node(resource_type, name, raw))
         except _Unknown:

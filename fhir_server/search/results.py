@@ -10,7 +10,9 @@ from fhir_server.search.parameters import Registry
 
 SUMMARIES = ("true", "text", "data", "count", "false")
 TOTALS = ("none", "estimate", "accurate")
-NAMES = frozenset({"_summary", "_total", "_include", "_revinclude", "_include:iterate", "_revinclude:iterate", "_sort"})
+NAMES = frozenset({"_summary", "_total", "_include", "_revinclude", "_include:iterate", "_revinclude:iterate", "_sort",
+                   "_elements"})
+_INCLUDES = frozenset({"_include", "_revinclude", "_include:iterate", "_revinclude:iterate"})
 SORTABLE = frozenset({"string", "token", "date", "number", "quantity", "reference", "uri"})
 
 
@@ -52,14 +54,12 @@ def parse(params: list[tuple[str, str]], registry: Registry, is_type: callable, 
         if name == "_summary":
             if raw not in SUMMARIES:
                 raise BadRequest(f"`_summary={raw}` is not one of {', '.join(SUMMARIES)}.", expression=(name,))
-            if raw not in ("count", "false"):
-                raise BadRequest(f"`_summary={raw}` is not supported yet; `count` and `false` are.", expression=(name,))
             result.summary = raw
         elif name == "_total":
             if raw not in TOTALS:
                 raise BadRequest(f"`_total={raw}` is not one of {', '.join(TOTALS)}.", expression=(name,))
             result.total = raw
-        elif name in NAMES:
+        elif name in _INCLUDES:
             result.includes.append(_include(name, raw, registry, is_type))
     return result
 
