@@ -47,7 +47,8 @@ def _index_table(name: str, *columns, indexes: tuple[Index, ...] = ()) -> Table:
         Column("resource_id", String(64), nullable=False),
         Column("param", String(100), nullable=False),
         *columns,
-        Index(f"ix_{name}_resource", "resource_type", "resource_id"),
+        # Also serves per-resource lookups (deletes, sort values): with `param`, no planner prefers another index.
+        Index(f"ix_{name}_resource", "resource_type", "resource_id", "param"),
         *indexes,
     )
 

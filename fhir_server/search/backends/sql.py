@@ -1,14 +1,15 @@
 """The SQL search backend: a SearchQuery compiled to one parameterized SELECT over the index tables.
 
-Each criterion becomes an EXISTS over its type's table (or NOT EXISTS for ``:not`` and
-``:missing=true``); the semantics of each prefix and modifier follow search.html.
+Each criterion becomes ``id IN (SELECT resource_id FROM <type's table> WHERE ...)`` (NOT IN for
+``:not`` and ``:missing=true``); chains and _has nest the same way. The semantics of each prefix
+and modifier follow search.html.
 """
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, select
+from sqlalchemy import Connection, and_, func, literal, not_, or_, select, union
 
 from fhir_server.search.query import AnyOf, Chain, Criterion, Has, Node, SearchQuery
 from fhir_server.search.types.date import DateValue
@@ -120,49 +121,77 @@ _CONDITIONS = {"token": _token, "string": _string, "date": _date, "number": _num
                "reference": _reference, "uri": _uri}
 
 
-def _condition(node: Node, outer):
-    """The condition that the resource in ``outer`` (the resources table or an alias of it) matches ``node``."""
+def _condition(node: Node, resource_type: str, outer):
+    """The condition that the ``resource_type`` resource in ``outer`` (resources or an alias) matches ``node``.
+
+    Every condition is ``id IN (uncorrelated subquery)``: each database runs the subquery once, through
+    the index of the searched value, instead of once per candidate resource.
+    """
+    return outer.c.id.in_(_matching_ids(node, resource_type)) if not _is_negative(node) else \
+        outer.c.id.not_in(_matching_ids(_positive(node), resource_type))
+
+
+def _is_negative(node: Node) -> bool:
+    return isinstance(node, Criterion) and (node.modifier == "not" or (node.modifier == "missing" and node.missing))
+
+
+def _positive(node: Criterion) -> Criterion:
+    """`:not` and `:missing=true` select the complement of these matches."""
+    if node.modifier == "missing":
+        return Criterion(node.code, node.kind, "missing", (), missing=False)
+    return Criterion(node.code, node.kind, None, node.values)
+
+
+def _matching_ids(node: Node, resource_type: str):
+    """A SELECT of the ids of current ``resource_type`` resources that match ``node``.
+
+    Index rows exist only for current, non-deleted resources, so links between index subqueries
+    need no join to ``resources``; only a complement (`:not`, `:missing=true`) does. Fewer levels
+    also keep PostgreSQL's plans sane before it has statistics on freshly loaded tables.
+    """
     if isinstance(node, Chain):
-        reference, target = search_reference.alias(), resources.alias()
-        return exists().where(
-            reference.c.resource_type == outer.c.resource_type, reference.c.resource_id == outer.c.id,
-            reference.c.param == node.code,
-            target.c.resource_type == reference.c.target_type, target.c.id == reference.c.target_id,
-            target.c.deleted.is_(False),
-            or_(*(and_(reference.c.target_type == target_type, _condition(inner, target))
-                  for target_type, inner in node.targets)),
-        )
+        reference = search_reference.alias()
+        options = [and_(reference.c.target_type == target_type,
+                        reference.c.target_id.in_(_live_ids(inner, target_type)))
+                   for target_type, inner in node.targets]
+        return select(reference.c.resource_id).where(reference.c.resource_type == resource_type,
+                                                     reference.c.param == node.code, or_(*options))
     if isinstance(node, Has):
-        reference, source = search_reference.alias(), resources.alias()
-        return exists().where(
+        reference = search_reference.alias()
+        return select(reference.c.target_id).where(
             reference.c.resource_type == node.source_type, reference.c.param == node.code,
-            reference.c.target_type == outer.c.resource_type, reference.c.target_id == outer.c.id,
-            source.c.resource_type == reference.c.resource_type, source.c.id == reference.c.resource_id,
-            source.c.deleted.is_(False), _condition(node.inner, source),
-        )
+            reference.c.target_type == resource_type,
+            reference.c.resource_id.in_(_live_ids(node.inner, node.source_type)))
     if isinstance(node, AnyOf):
-        return or_(*(_condition(inner, outer) for inner in node.nodes))
-    return _criterion_condition(node, outer)
+        return union(*(_matching_ids(inner, resource_type) for inner in node.nodes))
+    return _criterion_ids(node, resource_type)
 
 
-def _criterion_condition(criterion: Criterion, outer):
+def _live_ids(node: Node, resource_type: str):
+    """Ids of current ``resource_type`` resources matching ``node``, for a link inside a chain or _has."""
+    if not _is_negative(node):
+        return _matching_ids(node, resource_type)
+    live = resources.alias()
+    return select(live.c.id).where(live.c.resource_type == resource_type, live.c.deleted.is_(False),
+                                   _condition(node, resource_type, live))
+
+
+def _criterion_ids(criterion: Criterion, resource_type: str):
     if criterion.kind == "id":
-        return outer.c.id.in_(criterion.values)
+        live = resources.alias()
+        return select(live.c.id).where(live.c.resource_type == resource_type, live.c.deleted.is_(False),
+                                       live.c.id.in_(criterion.values))
     table = _TABLES[criterion.kind].alias()
-    rows_of_resource = [table.c.resource_type == outer.c.resource_type, table.c.resource_id == outer.c.id,
-                        table.c.param == criterion.code]
+    statement = select(table.c.resource_id).where(table.c.resource_type == resource_type,
+                                                  table.c.param == criterion.code)
     if criterion.modifier == "missing":
-        present = exists().where(*rows_of_resource)
-        return not_(present) if criterion.missing else present
-    matching = exists().where(*rows_of_resource, or_(*(_CONDITIONS[criterion.kind](table, criterion, value)
-                                                       for value in criterion.values)))
-    # `:not` matches resources with no value equal to any of the given ones, including those with none.
-    return not_(matching) if criterion.modifier == "not" else matching
+        return statement  # the resources that have a value; `:missing=true` takes the complement
+    return statement.where(or_(*(_CONDITIONS[criterion.kind](table, criterion, value) for value in criterion.values)))
 
 
 def _where(query: SearchQuery):
     return [resources.c.resource_type == query.resource_type, resources.c.deleted.is_(False),
-            *(_condition(node, resources) for node in query.criteria)]
+            *(_condition(node, query.resource_type, resources) for node in query.criteria)]
 
 
 def find_ids(connection: Connection, query: SearchQuery, limit: int) -> list[str]:

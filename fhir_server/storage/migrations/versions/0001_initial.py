@@ -24,7 +24,7 @@ def _index_table(name: str, *columns: sa.Column) -> None:
         sa.Column("param", sa.String(100), nullable=False),
         *columns,
     )
-    op.create_index(f"ix_{name}_resource", name, ["resource_type", "resource_id"])
+    op.create_index(f"ix_{name}_resource", name, ["resource_type", "resource_id", "param"])
 
 
 def upgrade() -> None:
