@@ -71,35 +71,32 @@ def choice_elements(package: Path) -> dict[str, list[str]]:
     return dict(sorted(choices.items()))
 
 
-def summary_elements(package: Path) -> dict[str, list[str]]:
-    """Each resource type's top-level elements marked isSummary, for `_summary=true`."""
-    summaries = {}
+def _resource_elements(package: Path):
+    """(resource type, top-level element definitions) of each resource StructureDefinition."""
     for path in package.glob("StructureDefinition-*.json"):
         definition = json.loads(path.read_text())
-        if definition.get("kind") != "resource" or definition.get("derivation") != "specialization":
-            continue
-        elements = []
-        for element in definition.get("snapshot", {}).get("element", []):
-            parts = element["path"].split(".")
-            if len(parts) == 2 and element.get("isSummary"):
-                elements.append(parts[1].removesuffix("[x]"))
-        summaries[definition["type"]] = sorted(set(elements))
-    return dict(sorted(summaries.items()))
+        if definition.get("kind") == "resource" and definition.get("derivation") == "specialization":
+            elements = [element for element in definition.get("snapshot", {}).get("element", [])
+                        if element["path"].count(".") == 1]
+            yield definition["type"], elements
+
+
+def _top_level_names(package: Path, wanted) -> dict[str, list[str]]:
+    return dict(sorted(
+        (resource_type, sorted({element["path"].split(".")[1].removesuffix("[x]")
+                                for element in elements if wanted(element)}))
+        for resource_type, elements in _resource_elements(package)
+    ))
+
+
+def summary_elements(package: Path) -> dict[str, list[str]]:
+    """Each resource type's top-level elements marked isSummary, for `_summary=true`."""
+    return _top_level_names(package, lambda element: element.get("isSummary"))
 
 
 def mandatory_elements(package: Path) -> dict[str, list[str]]:
     """Each resource type's top-level elements with min >= 1, kept by `_elements` and `_summary=text`."""
-    mandatory = {}
-    for path in package.glob("StructureDefinition-*.json"):
-        definition = json.loads(path.read_text())
-        if definition.get("kind") != "resource" or definition.get("derivation") != "specialization":
-            continue
-        mandatory[definition["type"]] = sorted({
-            element["path"].split(".")[1].removesuffix("[x]")
-            for element in definition.get("snapshot", {}).get("element", [])
-            if element["path"].count(".") == 1 and element.get("min", 0) >= 1
-        })
-    return dict(sorted(mandatory.items()))
+    return _top_level_names(package, lambda element: element.get("min", 0) >= 1)
 
 
 def compartments(package: Path) -> dict[str, dict[str, list[str]]]:
