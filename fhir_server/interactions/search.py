@@ -21,7 +21,7 @@ def search_type(request: FhirRequest, args: dict, context: Context) -> FhirRespo
 
 def search_compartment(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     """GET [base]/[compartment]/[id]/[type]: a search limited to one compartment, e.g. a patient's record."""
-    membership = compartments.membership(args["compartment"], http.check_id(args["id"]), args["type"])
+    membership = compartments.membership(args["compartment"], args["id"], args["type"])
     return _search(request, context, args["type"], membership)
 
 
@@ -32,7 +32,7 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
         query.criteria.append(within)
     shape = context.search.result_parameters(resource_type, request.params, resources.is_supported)
     count = paging.page_size(request, context.settings)
-    after = paging.decode_cursor(paging.cursor(request), len(shape.sort) + 1)
+    after = paging.decode_cursor(paging.cursor(request), [key.numeric for key in shape.sort])
     with context.reading() as connection:
         total = context.search.count(connection, query) if shape.summary == "count" or shape.total in (
             "accurate", "estimate") else None

@@ -24,6 +24,10 @@ class SortKey:
     kind: str  # the parameter type; `_id` and `_lastUpdated` sort by the resources table itself
     descending: bool
 
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("date", "number", "quantity", "_lastUpdated")
+
 
 @dataclass(frozen=True)
 class Include:

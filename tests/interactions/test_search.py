@@ -76,3 +76,33 @@ def test_hostile_search_value_is_just_a_value(client):
     bundle = client.get("/fhir/Patient?identifier=x' OR '1'='1").get_json(force=True)
     assert bundle["entry"] == []
     assert client.get("/fhir/Patient").get_json(force=True)["entry"]
+
+
+def test_post_search_next_link_is_a_get_on_the_type(client):
+    for number in range(3):
+        create(client, patient(f"n{number}"))
+    bundle = client.post("/fhir/Patient/_search?_count=2", data={"identifier": "n0,n1,n2"}).get_json(force=True)
+    following = [link["url"] for link in bundle["link"] if link["relation"] == "next"][0]
+    assert "/Patient?" in following
+    page = client.get(following.split("http://fhir.test", 1)[1])
+    assert page.status_code == 200 and len(page.get_json(force=True)["entry"]) == 1
+
+
+def test_cursor_with_values_of_the_wrong_type_is_400(client):
+    import base64
+    import json
+
+    create(client, patient())
+    for sort, values in (("_lastUpdated", ["yesterday", "x"]), ("birthdate", [True, "x"]), ("family", [5, "x"])):
+        forged = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+        response = client.get(f"/fhir/Patient?_sort={sort}&_cursor={forged}")
+        assert_outcome(response, 400, "_cursor")
+
+
+def test_reference_with_a_very_long_type_like_segment_is_stored_and_found(client):
+    reference = "http://elsewhere.test/" + "A" * 80 + "/1"
+    observation = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                   "subject": {"reference": reference}}
+    created = create(client, observation)
+    found = client.get(f"/fhir/Observation?subject={reference}").get_json(force=True)["entry"]
+    assert [entry["resource"]["id"] for entry in found] == [created.split("/")[1]]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from fhir_server.errors import BadRequest
 
-_TYPE = re.compile(r"[A-Z][A-Za-z]+")
+_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")  # fits search_reference.target_type; longer is no FHIR type
 
 
 @dataclass(frozen=True)
