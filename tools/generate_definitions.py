@@ -99,6 +99,25 @@ def mandatory_elements(package: Path) -> dict[str, list[str]]:
     return _top_level_names(package, lambda element: element.get("min", 0) >= 1)
 
 
+def composite_item_types(package: Path, parameters: list[dict]) -> dict[str, str]:
+    """The data type of each element a composite parameter's expression selects (``ActivityDefinition.useContext``
+    is a ``UsageContext``), so its components' choice elements (``value[x]``) resolve. Backbone elements and
+    resources are their own path."""
+    wanted = {term.strip() for parameter in parameters if parameter["type"] == "composite"
+              for term in parameter["expression"].split("|")}
+    types = {}
+    for path in package.glob("StructureDefinition-*.json"):
+        definition = json.loads(path.read_text())
+        if definition.get("derivation") != "specialization" or definition.get("kind") != "resource":
+            continue
+        for element in definition.get("snapshot", {}).get("element", []):
+            if element["path"] in wanted:
+                kinds = [kind["code"] for kind in element.get("type", [])]
+                types[element["path"]] = kinds[0] if kinds and kinds[0] not in ("BackboneElement", "Element") \
+                    else element["path"]
+    return dict(sorted(types.items()))
+
+
 def compartments(package: Path) -> dict[str, dict[str, list[str]]]:
     result = {}
     for path in sorted(package.glob("CompartmentDefinition-*.json")):
@@ -121,6 +140,7 @@ def main(package_dir: str) -> None:
         "searchParameters": parameters,
         "compartments": compartments(package),
         "choiceElements": choice_elements(package),
+        "compositeItemTypes": composite_item_types(package, parameters),
         "summaryElements": summary_elements(package),
         "mandatoryElements": mandatory_elements(package),
     }

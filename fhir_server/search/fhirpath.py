@@ -40,6 +40,12 @@ def compile_expression(expression: str, resource_type: str) -> Extractor:
         return _fallback(expression)
 
 
+def compile_on_element(expression: str, path: str) -> "Compiled":
+    """An extractor of a path relative to an element at ``path`` (``value.as(Quantity)`` on
+    ``Observation.component``), for composite components; raises Unsupported rather than falling back."""
+    return _compile_union(expression, path)
+
+
 def is_compiled(expression: str, resource_type: str) -> bool:
     try:
         _compile_union(expression, resource_type)
@@ -58,9 +64,12 @@ class Compiled:
         self._terms, self._resource_type, self.roots = terms, resource_type, roots
 
     def __call__(self, resource: dict) -> list[Item]:
+        return self.on((resource, self._resource_type))
+
+    def on(self, item: Item) -> list[Item]:
         found: list[Item] = []
         for term in self._terms:
-            found.extend(term([(resource, self._resource_type)]))
+            found.extend(term([item]))
         return found
 
 
@@ -165,7 +174,13 @@ def _field(name: str, path: str) -> _Step:
     return plain
 
 
+# FHIRPath's System types as written in a few R4 expressions (`value.as(DateTime)`) name FHIR primitives.
+_SYSTEM_TYPES = {"Boolean": "boolean", "String": "string", "Integer": "integer", "Decimal": "decimal",
+                 "Date": "date", "DateTime": "dateTime", "Time": "time"}
+
+
 def _as(kind: str) -> _Step:
+    kind = _SYSTEM_TYPES.get(kind, kind)
     return lambda items: [(value, tag) for value, tag in items if tag == kind or (tag is None and _looks(value, kind))]
 
 

@@ -7,14 +7,16 @@ token under ``<code>:identifier`` for the ``:identifier`` modifier.
 
 from __future__ import annotations
 
-from fhir_server.search.fhirpath import compile_expression
-from fhir_server.search.parameters import Registry
-from fhir_server.search.types import date, number, quantity, reference, string, token, uri
+from fhir_server.definitions import r4
+from fhir_server.search.fhirpath import Item, Unsupported, compile_expression, compile_on_element
+from fhir_server.search.parameters import Registry, SearchParameter
+from fhir_server.search.types import composite, date, number, quantity, reference, string, token, uri
 
 TYPES = {"string": string, "token": token, "date": date, "number": number, "quantity": quantity,
-         "reference": reference, "uri": uri}
+         "reference": reference, "uri": uri, "composite": composite}
 TABLES = {"string": "search_string", "token": "search_token", "date": "search_date", "number": "search_number",
-          "quantity": "search_quantity", "reference": "search_reference", "uri": "search_uri"}
+          "quantity": "search_quantity", "reference": "search_reference", "uri": "search_uri",
+          "composite": "search_composite"}
 # Answered from the resources table itself, not from an index table.
 RESOURCE_COLUMNS = frozenset({"_id"})
 
@@ -26,8 +28,10 @@ class SearchIndex:
             compiled = []
             for parameter in registry.for_type(resource_type):
                 if parameter.type in TYPES and parameter.expression and parameter.code not in RESOURCE_COLUMNS:
-                    compiled.append((parameter.code, parameter.type,
-                                     compile_expression(parameter.expression, resource_type)))
+                    try:
+                        compiled.append((parameter.code, parameter.type, _extractor(parameter, resource_type)))
+                    except Unsupported:
+                        continue  # not offered: searching it is an unknown parameter, never a silent miss
             self._extractors[resource_type] = compiled
         self._supported = {resource_type: {code for code, _, _ in compiled}
                            for resource_type, compiled in self._extractors.items()}
@@ -50,6 +54,9 @@ class SearchIndex:
                     for system, value in reference.identifier_of(item):
                         self._add(tables, "search_token", seen, resource_type, id_, f"{code}:identifier",
                                   {"system": system, "code": value, "text": None})
+                elif kind == "token":
+                    for row in token.of_type(item):
+                        self._add(tables, "search_composite", seen, resource_type, id_, f"{code}:of-type", row)
         return tables
 
     @staticmethod
@@ -59,3 +66,36 @@ class SearchIndex:
             seen.add(key)
             tables.setdefault(table, []).append({"resource_type": resource_type, "resource_id": id_,
                                                  "param": code, **row})
+
+
+def _extractor(parameter: SearchParameter, resource_type: str):
+    if parameter.type != "composite":
+        return compile_expression(parameter.expression, resource_type)
+    return _Composite(parameter, resource_type)
+
+
+class _Composite:
+    """A composite parameter's extractor: the elements its expression selects, each as one item that
+    holds (type, index rows) per component, for ``types/composite.index``."""
+
+    def __init__(self, parameter: SearchParameter, resource_type: str):
+        if not parameter.components or len(parameter.components) > composite.SLOTS or any(
+                component.type not in composite.COLUMNS for component in parameter.components):
+            raise Unsupported(parameter.code)
+        self._terms = []
+        for term in (term.strip() for term in parameter.expression.split("|")):
+            if term != resource_type and not term.startswith(resource_type + "."):
+                continue  # another resource type's part of a shared parameter
+            path = r4()["compositeItemTypes"].get(term, term)
+            self._terms.append((compile_expression(term, resource_type),
+                                [(component.type, compile_on_element(component.expression, path))
+                                 for component in parameter.components]))
+        self.roots = None
+
+    def __call__(self, resource: dict) -> list[Item]:
+        items = []
+        for elements, components in self._terms:
+            for element in elements(resource):
+                items.append(([(kind, [row for value in extract.on(element) for row in TYPES[kind].index(value)])
+                               for kind, extract in components], None))
+        return items

@@ -8,6 +8,14 @@ from fhir_server.definitions import r4
 
 
 @dataclass(frozen=True)
+class Component:
+    """One component of a composite parameter: its type (from its definition) and its path within the element."""
+
+    type: str
+    expression: str
+
+
+@dataclass(frozen=True)
 class SearchParameter:
     """One SearchParameter as it applies to one resource type."""
 
@@ -16,6 +24,7 @@ class SearchParameter:
     url: str
     expression: str | None
     targets: tuple[str, ...] = ()
+    components: tuple[Component, ...] = ()
 
 
 class Registry:
@@ -23,9 +32,13 @@ class Registry:
 
     def __init__(self, definitions: list[dict], resource_types: tuple[str, ...]):
         self._by_type: dict[str, dict[str, SearchParameter]] = {name: {} for name in resource_types}
+        types_by_url = {definition["url"]: definition["type"] for definition in definitions}
         for definition in definitions:
+            components = tuple(Component(types_by_url.get(component["definition"], "unknown"), component["expression"])
+                               for component in definition.get("component", ()))
             parameter = SearchParameter(definition["code"], definition["type"], definition["url"],
-                                        definition.get("expression"), tuple(definition.get("target", ())))
+                                        definition.get("expression"), tuple(definition.get("target", ())),
+                                        components)
             for base in definition["base"]:
                 targets = resource_types if base in ("Resource", "DomainResource") else (base,)
                 for resource_type in targets:

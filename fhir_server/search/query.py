@@ -12,7 +12,7 @@ from fhir_server.errors import BadRequest
 from fhir_server.search.index import TYPES, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.results import NAMES as RESULT_PARAMETERS
-from fhir_server.search.types import reference
+from fhir_server.search.types import composite, reference
 
 # Parameters about the response's form that this server honours elsewhere; they filter nothing.
 FORMAT_PARAMETERS = frozenset({"_format", "_pretty", "_count", "_cursor"}) | RESULT_PARAMETERS
@@ -159,6 +159,14 @@ def _criterion(parameter, code: str, modifier: str | None, raw: str, base_url: s
         if modifier:
             raise BadRequest(f"Modifier `:{modifier}` is not supported for `_id`.", expression=(f"_id:{modifier}",))
         return Criterion(code, "id", None, tuple(values))
+    if parameter.type == "token" and modifier == "of-type":
+        return Criterion(f"{code}:of-type", "composite", None,
+                         tuple(TYPES["token"].parse(value, modifier, code) for value in values))
+    if parameter.type == "composite":
+        if modifier:
+            raise BadRequest(f"Modifier `:{modifier}` is not supported for composite parameter `{code}`.",
+                             expression=(f"{code}:{modifier}",))
+        return Criterion(code, "composite", None, tuple(_composite(parameter, value, base_url) for value in values))
     if parameter.type == "reference" and modifier == "identifier":
         return Criterion(f"{code}:identifier", "token", None,
                          tuple(TYPES["token"].parse(value, None, code) for value in values))
@@ -167,6 +175,14 @@ def _criterion(parameter, code: str, modifier: str | None, raw: str, base_url: s
         return Criterion(code, "reference", None, parsed)
     module = TYPES[parameter.type]
     return Criterion(code, parameter.type, modifier, tuple(module.parse(value, modifier, code) for value in values))
+
+
+def _composite(parameter, raw: str, base_url: str) -> composite.CompositeValue:
+    parts = composite.split(raw, len(parameter.components), parameter.code)
+    return composite.CompositeValue(tuple(
+        (component.type, reference.parse(part, None, parameter.code, (), base_url) if component.type == "reference"
+         else TYPES[component.type].parse(part, None, parameter.code))
+        for component, part in zip(parameter.components, parts)))
 
 
 def split_values(raw: str, separator: str = ",") -> list[str]:

@@ -102,5 +102,21 @@ search_uri = _index_table(
                    postgresql_ops={"value": "text_pattern_ops"}),),
 )
 
+
+
+def _composite_slot(slot: int) -> list[Column]:
+    """One component of a composite value: the columns any component type needs (see types/composite.py)."""
+    return [Column(f"c{slot}_system", Text), Column(f"c{slot}_code", Text), Column(f"c{slot}_text", Text),
+            Column(f"c{slot}_number", Float), Column(f"c{slot}_low", BigInteger), Column(f"c{slot}_high", BigInteger),
+            Column(f"c{slot}_unit", Text)]
+
+
+COMPOSITE_SLOTS = 3
+search_composite = _index_table(
+    "search_composite",
+    *(column for slot in range(1, COMPOSITE_SLOTS + 1) for column in _composite_slot(slot)),
+    indexes=(Index("ix_search_composite_value", "resource_type", "param", "c1_code", "c1_system"),),
+)
+
 INDEX_TABLES = {table.name: table for table in (search_token, search_string, search_date, search_number,
-                                                 search_quantity, search_reference, search_uri)}
+                                                 search_quantity, search_reference, search_uri, search_composite)}

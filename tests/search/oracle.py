@@ -78,13 +78,42 @@ def matches(resource: dict, resource_type: str, name: str, raw: str, world: dict
         return False
     code, _, modifier = name.partition(":")
     definition = parameter(resource_type, code)
+    if definition["type"] == "composite":
+        return any(_composite(resource, definition, value) for value in raw.split(","))
     found = values(resource, definition)
+    if modifier == "of-type":
+        return any(_of_type(found, value) for value in raw.split(","))
     if modifier == "missing":
         return (not found) == (raw == "true")
     alternatives = raw.split(",")
     if modifier == "not":
         return not any(_match(definition["type"], None, found, value) for value in alternatives)
     return any(_match(definition["type"], modifier or None, found, value) for value in alternatives)
+
+
+def _composite(resource: dict, definition: dict, raw: str) -> bool:
+    """Some one element the expression selects matches every component's value (search.html#composite)."""
+    types = {other["url"]: other["type"] for other in r4()["searchParameters"]}
+    parts = raw.split("$")
+    for term in (term.strip() for term in definition["expression"].split("|")):
+        if term != resource["resourceType"] and not term.startswith(resource["resourceType"] + "."):
+            continue
+        for position in range(len(evaluate(resource, term, [], models["r4"]))):
+            # FHIRPath's System.DateTime is FHIR's dateTime; fhirpathpy only knows the latter.
+            if all(_match(types[component["definition"]], None,
+                          evaluate(resource, f"({term})[{position}].({component['expression']})"
+                                   .replace("as(DateTime)", "as(dateTime)"), [], models["r4"]), part)
+                   for component, part in zip(definition["component"], parts)):
+                return True
+    return False
+
+
+def _of_type(found: list, raw: str) -> bool:
+    system, code, value = raw.split("|")
+    return any(isinstance(identifier, dict) and identifier.get("value") == value
+               and any(coding.get("system") == (system or None) and coding.get("code") == code
+                       for coding in identifier.get("type", {}).get("coding", []))
+               for identifier in found)
 
 
 def _match(kind: str, modifier: str | None, found: list, raw: str) -> bool:

@@ -19,6 +19,7 @@ from tests.search import oracle
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 FAMILIES = ["Müller", "Mueller", "müller", "김", "김민서", "Smith", "O'Brien", "Ångström", "Li_u", "50%off"]
 GIVEN = [["Ana"], ["Ána", "Maria"], ["민준"], ["John"], ["Jo"], []]
 BIRTH = ["1980", "1980-05", "1980-05-01", "1979-12-31", "2001-02-03", None]
@@ -45,6 +46,8 @@ def dataset() -> list[dict]:
         if number % 3:
             patient["identifier"] = [{"system": "http://hospital.test/mrn" if number % 2 else None, "value": f"m{number % 5}"}]
             patient["identifier"] = [{key: value for key, value in patient["identifier"][0].items() if value}]
+            if number % 3 == 1:
+                patient["identifier"][0]["type"] = {"coding": [{"system": V2_0203, "code": ["MR", "MB"][number % 2]}]}
         if number % 4 == 0:
             patient["active"] = bool(number % 8)
         if number % 4 != 3:
@@ -62,9 +65,17 @@ def dataset() -> list[dict]:
         element, when = EFFECTIVE[number % len(EFFECTIVE)]
         if element:
             observation[element] = when
+        if number % 4 == 1:  # a blood pressure panel: which component carries which value matters
+            observation["component"] = [
+                {"code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+                 "valueQuantity": {"value": 110 + number, "system": UCUM, "code": "mm[Hg]"}},
+                {"code": {"coding": [{"system": LOINC, "code": "8462-4"}]},
+                 "valueQuantity": {"value": 70 + number % 20, "system": UCUM, "code": "mm[Hg]"}}]
         quantity = VALUES[number % len(VALUES)]
         if quantity:
             observation["valueQuantity"] = quantity
+        elif number % 12 == 5:
+            observation["valueDateTime"] = "2020-03-15T10:00:00+09:00"
         elif number % 2:
             observation["valueString"] = "positive"
         resources.append(observation)
@@ -90,7 +101,7 @@ def loaded(module_database_url):
 
 
 def server_ids(client, resource_type: str, name: str, value: str) -> set[str]:
-    response = client.get(f"/fhir/{resource_type}?{name}={quote(value, safe=',|:')}&_count=1000",
+    response = client.get(f"/fhir/{resource_type}?{name}={quote(value, safe=',|:$')}&_count=1000",
                           headers={"Prefer": "handling=strict"})
     assert response.status_code == 200, response.get_data(as_text=True)
     return {entry["resource"]["id"] for entry in response.get_json(force=True)["entry"]
@@ -137,6 +148,16 @@ CASES = [
     ("Organization", "_has:Patient:organization:gender", "male"),
     ("Organization", "_has:Patient:organization:_has:Observation:patient:code", "718-7"),
     ("Patient", "_has:Observation:patient:patient.family", "김"),
+    ("Observation", "code-value-quantity", f"{LOINC}|718-7$gt6"), ("Observation", "code-value-quantity", "4548-4$5.5"),
+    ("Observation", "code-value-quantity", f"718-7$lt100|{UCUM}|mg/dL,4548-4$le6"),
+    ("Observation", "code-value-string", "local-1$pos"), ("Observation", "code-value-date", "718-7$2020"),
+    ("Observation", "code-value-date", "718-7$lt2020-03-15T02:00:00Z"),
+    ("Observation", "component-code-value-quantity", f"{LOINC}|8480-6$gt130"),
+    ("Observation", "component-code-value-quantity", "8462-4$ge80"),
+    ("Observation", "component-code-value-quantity", "8462-4$115"),  # a systolic value: no diastolic matches
+    ("Observation", "combo-code-value-quantity", "8480-6$lt130,4548-4$7"), ("Observation", "combo-code", "8462-4"),
+    ("Patient", "identifier:of-type", f"{V2_0203}|MR|m1"), ("Patient", "identifier:of-type", f"{V2_0203}|MB|m2"),
+    ("Patient", "identifier:of-type", f"{V2_0203}|MR|m2"),
 ]
 
 
@@ -167,6 +188,8 @@ _PARAMETER_VALUES = {
     ("Observation", "patient.organization.name"): ["서울", "asan", "s", "nobody"],
     ("Patient", "_has:Observation:patient:code"): ["4548-4", "718-7", "local-1", f"{LOINC}|718-7"],
     ("Organization", "_has:Patient:organization:birthdate"): ["1980", "2001", "1979-12-31"],
+    ("Observation", "component-code-value-quantity"): [f"{code}${prefix}{value}" for code in ("8480-6", "8462-4")
+                                                        for prefix in ("", "gt", "le") for value in (75, 120, 130)],
 }
 _PREFIXED = {("Patient", "birthdate"), ("Observation", "date"), ("Observation", "value-quantity"),
              ("Organization", "_has:Patient:organization:birthdate")}

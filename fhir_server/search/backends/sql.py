@@ -8,10 +8,13 @@ and modifier follow search.html.
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, and_, func, literal, not_, or_, select, union
 
 from fhir_server.search.query import AnyOf, Chain, Criterion, Has, Node, SearchQuery
+from fhir_server.search.types import composite
+from fhir_server.search.types.composite import CompositeValue
 from fhir_server.search.types.date import DateValue
 from fhir_server.search.types.number import NumberValue
 from fhir_server.search.types.quantity import QuantityValue
@@ -20,11 +23,12 @@ from fhir_server.search.types.string import normalize
 from fhir_server.search.types.token import TokenValue
 from fhir_server.search.results import SortKey
 from fhir_server.storage.repository import StoredVersion, VERSION_COLUMNS, current_versions
-from fhir_server.storage.tables import (resources, search_date, search_number, search_quantity, search_reference,
-                                        search_string, search_token, search_uri)
+from fhir_server.storage.tables import (resources, search_composite, search_date, search_number, search_quantity,
+                                        search_reference, search_string, search_token, search_uri)
 
 _TABLES = {"token": search_token, "string": search_string, "date": search_date, "number": search_number,
-           "quantity": search_quantity, "reference": search_reference, "uri": search_uri}
+           "quantity": search_quantity, "reference": search_reference, "uri": search_uri,
+           "composite": search_composite}
 
 
 def _like_escape(text: str) -> str:
@@ -117,8 +121,20 @@ def _uri(table, criterion: Criterion, value: str):
     return table.c.value == value
 
 
+def _composite(table, criterion: Criterion, value: CompositeValue):
+    """Every component matches in the same row, each through its type's condition on its slot's columns."""
+    return and_(*(_CONDITIONS[kind](_slot(table, number, kind), Criterion(criterion.code, kind, None, ()), part)
+                  for number, (kind, part) in enumerate(value.parts, start=1)))
+
+
+def _slot(table, number: int, kind: str) -> SimpleNamespace:
+    """The columns of one composite slot under the names ``kind``'s condition expects (``table.c.code``)."""
+    return SimpleNamespace(c=SimpleNamespace(**{name: table.c[composite.column(number, physical)]
+                                                for name, physical in composite.COLUMNS[kind].items()}))
+
+
 _CONDITIONS = {"token": _token, "string": _string, "date": _date, "number": _number, "quantity": _quantity,
-               "reference": _reference, "uri": _uri}
+               "reference": _reference, "uri": _uri, "composite": _composite}
 
 
 def _condition(node: Node, resource_type: str, outer):

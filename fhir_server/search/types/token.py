@@ -1,14 +1,15 @@
 """token parameters (https://hl7.org/fhir/R4/search.html#token): ``code``, ``system|code``, ``|code``,
-``system|``; ``:not`` and ``:text``."""
+``system|``; ``:not``, ``:text`` and ``:of-type`` (``type-system|type-code|value`` of an Identifier)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from fhir_server.errors import BadRequest
+from fhir_server.search.types import composite
 from fhir_server.search.types.string import normalize
 
-MODIFIERS = frozenset({"not", "text"})
+MODIFIERS = frozenset({"not", "text", "of-type"})
 TERMINOLOGY_MODIFIERS = frozenset({"in", "not-in", "below", "above"})
 
 
@@ -45,6 +46,17 @@ def index(item) -> list[dict]:
             for system, code, text in pairs(item[0])]
 
 
+def of_type(item) -> list[dict]:
+    """Rows for ``:of-type``: an Identifier's type codings, each with its value (composite slots 1 and 2)."""
+    value = item[0]
+    if not isinstance(value, dict) or not isinstance(value.get("value"), str) or not isinstance(value.get("type"), dict):
+        return []
+    types = [{"system": coding.get("system"), "code": coding["code"], "text": None}
+             for coding in value["type"].get("coding", ()) if isinstance(coding, dict) and "code" in coding]
+    return composite.index(([("token", types), ("token", [{"system": None, "code": value["value"], "text": None}])],
+                            None))
+
+
 def parse(raw: str, modifier: str | None, code: str) -> TokenValue | str:
     if modifier in TERMINOLOGY_MODIFIERS:
         raise BadRequest(f"Modifier `:{modifier}` of `{code}` needs the terminology service, which is not "
@@ -54,10 +66,21 @@ def parse(raw: str, modifier: str | None, code: str) -> TokenValue | str:
                          expression=(f"{code}:{modifier}",))
     if modifier == "text":
         return raw
+    if modifier == "of-type":
+        return _of_type(raw, code)
     system, bar, value = _split_bar(raw)
     if not bar:
         return TokenValue(None, value, any_system=True)
     return TokenValue(system or None, value or None)
+
+
+def _of_type(raw: str, code: str) -> composite.CompositeValue:
+    system, bar, rest = _split_bar(raw)
+    type_code, second_bar, value = _split_bar(rest)
+    if not (bar and second_bar and type_code and value):
+        raise BadRequest(f"`{code}:of-type={raw}` is not `type-system|type-code|value`.", expression=(f"{code}:of-type",))
+    return composite.CompositeValue((("token", TokenValue(system or None, type_code)),
+                                     ("token", TokenValue(None, value, any_system=True))))
 
 
 def _split_bar(raw: str) -> tuple[str, str, str]:
