@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fhir_server.errors import BadRequest
@@ -31,24 +32,36 @@ def cursor(request: FhirRequest) -> str | None:
     return request.param(CURSOR)
 
 
-def encode_cursor(values: list) -> str:
-    """An opaque cursor for the values the next page continues after (sort values, then id)."""
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: just after (or, for a ``previous`` link, just before) the entry whose
+    sort values, then id, are ``values``."""
+
+    values: list
+    backward: bool = False
 
 
-def decode_cursor(raw: str | None, numeric: list[bool]) -> list | None:
-    """The values a cursor holds: one per sort key (a number where ``numeric``, else text; None allowed),
+def encode_cursor(values: list, backward: bool = False) -> str:
+    """An opaque cursor for the page after (``backward``: before) the entry with these sort values and id."""
+    payload = {"before" if backward else "after": values}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str | None, numeric: list[bool]) -> Cursor | None:
+    """The cursor's values: one per sort key (a number where ``numeric``, else text; None allowed),
     then the id. Anything else is a forged or foreign cursor: 400, before it can reach a typed column."""
     if raw is None:
         return None
     try:
-        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, binascii.Error):
-        values = None
+        payload = None
+    direction = next(iter(payload), None) if isinstance(payload, dict) and len(payload) == 1 else None
+    values = payload[direction] if direction in ("after", "before") else None
     if not (isinstance(values, list) and len(values) == len(numeric) + 1 and isinstance(values[-1], str)
             and all(value is None or _fits(value, is_number) for value, is_number in zip(values, numeric))):
         raise BadRequest(f"`{CURSOR}` is not a cursor this server gave out for this search.", expression=(CURSOR,))
-    return values
+    return Cursor(values, backward=direction == "before")
 
 
 def _fits(value, is_number: bool) -> bool:
@@ -57,14 +70,17 @@ def _fits(value, is_number: bool) -> bool:
     return isinstance(value, str)
 
 
-def links(request: FhirRequest, next_cursor: str | None, dropped: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
-    """``self`` with the parameters used, and ``next`` when there is another page."""
+def links(request: FhirRequest, next_cursor: str | None, dropped: frozenset[str] = frozenset(),
+          previous_cursor: str | None = None) -> list[tuple[str, str]]:
+    """``self`` with the parameters used, ``next`` when there is another page, ``previous`` when there was one."""
     kept = [(key, value) for key, value in request.params if key != CURSOR and key not in dropped]
     # POST [type]/_search pages on as GET [type]: the parameters travel in the link.
     base = f"{request.base_url}/{request.path.removesuffix('/_search')}".rstrip("/")
     result = [("self", _url(base, kept + ([(CURSOR, request.param(CURSOR))] if request.param(CURSOR) else [])))]
     if next_cursor is not None:
         result.append(("next", _url(base, kept + [(CURSOR, next_cursor)])))
+    if previous_cursor is not None:
+        result.append(("previous", _url(base, kept + [(CURSOR, previous_cursor)])))
     return result
 
 

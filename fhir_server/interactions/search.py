@@ -32,16 +32,22 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
         query.criteria.append(within)
     shape = context.search.result_parameters(resource_type, request.params, resources.is_supported)
     count = paging.page_size(request, context.settings)
-    after = paging.decode_cursor(paging.cursor(request), [key.numeric for key in shape.sort])
+    cursor = paging.decode_cursor(paging.cursor(request), [key.numeric for key in shape.sort])
     with context.reading() as connection:
         total = context.search.count(connection, query) if shape.summary == "count" or shape.total in (
             "accurate", "estimate") else None
         if shape.summary == "count":
             return FhirResponse(200, bundles.bundle("searchset", [], links=paging.links(request, None), total=total))
-        found = context.search.search(connection, query, sort=shape.sort, after=after, limit=count + 1)
-        page = [version for version, _ in found[:count]]
+        found = context.search.search(connection, query, sort=shape.sort, cursor=cursor, limit=count + 1)
+        rows, more = found[:count], len(found) > count
+        if cursor is not None and cursor.backward:
+            rows.reverse()  # fetched nearest-first, walking back from the cursor
+        page = [version for version, _ in rows]
         extra = context.search.included(connection, page, shape.includes, context.settings.max_included)
-    next_cursor = paging.encode_cursor(found[count - 1][1]) if len(found) > count and count else None
+    backward = cursor is not None and cursor.backward
+    next_cursor = paging.encode_cursor(rows[-1][1]) if rows and (more or backward) else None
+    previous_cursor = paging.encode_cursor(rows[0][1], backward=True) if rows and (
+        (more and backward) or (cursor is not None and not backward)) else None
     subset = elements.subset_of(request.params)
     entries = [_entry(request, version, "match", subset) for version in page]
     entries += [_entry(request, version, "include", subset) for version in extra]
@@ -51,7 +57,7 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
                   (name,)) for name in query.ignored
         ])
         entries.append(bundles.entry(None, json_codec.dump(outcome), search={"mode": "outcome"}))
-    links = paging.links(request, next_cursor, dropped=frozenset(query.ignored))
+    links = paging.links(request, next_cursor, dropped=frozenset(query.ignored), previous_cursor=previous_cursor)
     return FhirResponse(200, bundles.bundle("searchset", entries, links=links, total=total))
 
 

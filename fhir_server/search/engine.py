@@ -46,9 +46,10 @@ class SearchEngine:
         return sql.find_ids(connection, query, limit)
 
     def search(self, connection: Connection, query: SearchQuery, *, sort: list[results.SortKey] = (),
-               after: list | None = None, limit: int) -> list[tuple[StoredVersion, list]]:
-        """A page of matches, each with its cursor: the sort values and the id to continue after."""
-        return sql.search(connection, query, sort=sort, after=after, limit=limit)
+               cursor=None, limit: int) -> list[tuple[StoredVersion, list]]:
+        """A page of matches, each with its cursor values (sort values, then id); a backward cursor's
+        page comes nearest-first, walking back."""
+        return sql.search(connection, query, sort=sort, cursor=cursor, limit=limit)
 
 
 class _SqlReferences:

@@ -94,7 +94,7 @@ def test_cursor_with_values_of_the_wrong_type_is_400(client):
 
     create(client, patient())
     for sort, values in (("_lastUpdated", ["yesterday", "x"]), ("birthdate", [True, "x"]), ("family", [5, "x"])):
-        forged = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+        forged = base64.urlsafe_b64encode(json.dumps({"after": values}).encode()).decode().rstrip("=")
         response = client.get(f"/fhir/Patient?_sort={sort}&_cursor={forged}")
         assert_outcome(response, 400, "_cursor")
 

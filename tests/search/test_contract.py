@@ -381,14 +381,27 @@ def _expected_order(stored: dict, resource_type: str, sort: str) -> list[str]:
     return [resource["id"] for resource in members]
 
 
-def _all_pages(client, url: str) -> list[str]:
-    ids = []
+def _pages(client, url: str, relation: str) -> list[list[str]]:
+    """The match ids of each page, following ``relation`` links from ``url`` until there is none."""
+    pages = []
     while url:
         bundle = client.get(url).get_json(force=True)
-        ids += [entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"]
-        following = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+        pages.append([entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"])
+        following = [link["url"] for link in bundle["link"] if link["relation"] == relation]
         url = following[0].split("http://fhir.test", 1)[1] if following else None
-    return ids
+    return pages
+
+
+def _all_pages(client, url: str) -> list[str]:
+    return [id_ for page in _pages(client, url, "next") for id_ in page]
+
+
+def _last_page_url(client, url: str) -> str:
+    while True:
+        links = {link["relation"]: link["url"] for link in client.get(url).get_json(force=True)["link"]}
+        if "next" not in links:
+            return url
+        url = links["next"].split("http://fhir.test", 1)[1]
 
 
 @pytest.mark.parametrize("resource_type, sort", [
@@ -401,6 +414,19 @@ def test_sort_with_keyset_pages_matches_brute_force(loaded, resource_type, sort)
     client, stored = loaded
     # Ties on _lastUpdated are likely within one transaction, so the id decides there, as the oracle says.
     assert _all_pages(client, f"/fhir/{resource_type}?_sort={sort}&_count=3") == _expected_order(stored, resource_type, sort)
+
+
+@pytest.mark.parametrize("resource_type, sort", [
+    ("Patient", "-birthdate"), ("Patient", "family,-_id"), ("Observation", "-value-quantity,date"), ("Observation", "_id"),
+])
+def test_previous_links_walk_back_through_the_same_pages(loaded, resource_type, sort):
+    client, stored = loaded
+    first = f"/fhir/{resource_type}?_sort={sort}&_count=4"
+    forward = _pages(client, first, "next")
+    backward = _pages(client, _last_page_url(client, first), "previous")
+    assert backward == forward[::-1] and len(forward) > 2
+    assert [id_ for page in forward for id_ in page] == _expected_order(stored, resource_type, sort)
+    assert not any(link["relation"] == "previous" for link in client.get(first).get_json(force=True)["link"])
 
 
 def test_sorting_by_an_unknown_parameter_or_a_forged_cursor_is_400(client):

@@ -233,28 +233,36 @@ def _sort_expression(key: SortKey):
                                    table.c.resource_id == resources.c.id, table.c.param == key.code).scalar_subquery()
 
 
-def _after(keys: list[tuple], values: list, last_id: str):
-    """Rows strictly after the cursor row in ORDER BY keys..., id, with NULLs last in every direction."""
+def _beyond(keys: list[tuple], values: list, last_id: str, backward: bool):
+    """Rows strictly after (``backward``: before) the cursor row in ORDER BY keys..., id, with NULLs last
+    in every direction."""
     if not keys:
-        return resources.c.id > last_id
-    (expression, descending), rest = keys[0], _after(keys[1:], values[1:], last_id)
+        return resources.c.id < last_id if backward else resources.c.id > last_id
+    (expression, descending), rest = keys[0], _beyond(keys[1:], values[1:], last_id, backward)
     value = values[0]
     if value is None:
-        return and_(expression.is_(None), rest)
-    beyond = expression < value if descending else expression > value
-    return or_(beyond, expression.is_(None), and_(expression == value, rest))
+        return or_(expression.is_not(None), and_(expression.is_(None), rest)) if backward else \
+            and_(expression.is_(None), rest)
+    if backward:
+        return or_(expression > value if descending else expression < value, and_(expression == value, rest))
+    return or_(expression < value if descending else expression > value, expression.is_(None),
+               and_(expression == value, rest))
 
 
-def search(connection: Connection, query: SearchQuery, *, sort=(), after: list | None = None,
+def search(connection: Connection, query: SearchQuery, *, sort=(), cursor=None,
            limit: int) -> list[tuple[StoredVersion, list]]:
-    """One page of matches in `_sort` order (then id), after the keyset cursor ``after``."""
+    """One page of matches in `_sort` order (then id) after the keyset ``cursor``; for a backward
+    cursor, the matches before it, nearest first (the caller turns them round)."""
     keys = [(_sort_expression(key), key.descending) for key in sort]
-    order = [expression.desc().nulls_last() if descending else expression.asc().nulls_last()
+    backward = cursor is not None and cursor.backward
+    order = [(expression.asc().nulls_first() if descending else expression.desc().nulls_first()) if backward
+             else (expression.desc().nulls_last() if descending else expression.asc().nulls_last())
              for expression, descending in keys]
     statement = (current_versions.add_columns(*(expression for expression, _ in keys))
-                 .where(*_where(query)).order_by(*order, resources.c.id).limit(limit))
-    if after is not None:
-        statement = statement.where(_after(keys, after[:-1], after[-1]))
+                 .where(*_where(query)).order_by(*order, resources.c.id.desc() if backward else resources.c.id)
+                 .limit(limit))
+    if cursor is not None:
+        statement = statement.where(_beyond(keys, cursor.values[:-1], cursor.values[-1], backward))
     width = len(VERSION_COLUMNS)
     return [(StoredVersion(*row[:width]), [*row[width:], row[1]]) for row in connection.execute(statement)]
 
