@@ -13,7 +13,8 @@ from fhir_server import http, json_codec, resources
 from fhir_server.errors import (Conflict, FhirError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge,
                                 BadRequest, outcome_for)
 from fhir_server.interactions import INTERACTIONS
-from fhir_server.interactions.capabilities import capability_statement
+from fhir_server import operations
+from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
 from fhir_server.router import Router
 from fhir_server.search.engine import SearchEngine
@@ -33,9 +34,9 @@ def build_context(settings: Settings) -> Context:
     search = SearchEngine(resource_types)
     database = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                         sqlite_synchronous=settings.sqlite_synchronous)
-    pipeline = Pipeline(Router(INTERACTIONS, resources.is_supported))
-    statement = capability_statement(INTERACTIONS, resource_types, search, settings.base_url)
-    return Context(Repository(database, search.index_rows), settings, search, pipeline, statement)
+    pipeline = Pipeline(Router([*INTERACTIONS, *operations.interactions()], resources.is_supported))
+    statement = CapabilityStatements(INTERACTIONS, operations.OPERATIONS, resource_types, search, settings.base_url)
+    return Context(Repository(database, search.index_rows, search.refresh), settings, search, pipeline, statement)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -1,4 +1,4 @@
-"""The `fhir-server` command: serve, init-db, load, settings."""
+"""The `fhir-server` command: serve, init-db, load, reindex, settings."""
 
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("init-db", help="create or upgrade the database schema (Alembic migrations)")
 
-    load = commands.add_parser("load", help="load batch or transaction Bundle JSON files")
-    load.add_argument("paths", nargs="+", type=Path, help="Bundle files or folders of them")
+    load = commands.add_parser("load", help="load batch or transaction Bundle JSON files, or single resources")
+    load.add_argument("paths", nargs="+", type=Path, help="JSON files or folders of them")
+
+    reindex = commands.add_parser("reindex", help="rebuild the search index of stored resources, e.g. after "
+                                                  "storing SearchParameters")
+    reindex.add_argument("--type", dest="resource_type", help="only resources of this type")
 
     commands.add_parser("settings", help="list every setting with its environment variable and help")
 
@@ -47,9 +51,25 @@ def main(argv: list[str] | None = None) -> int:
         from fhir_server.loading import load_bundles
 
         return 0 if load_bundles(settings, args.paths) else 1
+    elif args.command == "reindex":
+        return _reindex(settings, args.resource_type)
     elif args.command == "settings":
         for variable, default, help_text in describe():
             print(f"{variable} (default {default!r})\n    {help_text}")
+    return 0
+
+
+def _reindex(settings: Settings, resource_type: str | None) -> int:
+    from fhir_server.app import build_context
+    from fhir_server.storage.reindex import reindex
+
+    context = build_context(settings)
+    try:
+        count = reindex(context.repository, resource_type,
+                        progress=lambda done: print(f"\r{done} resources reindexed", end="", file=sys.stderr))
+    finally:
+        context.repository.database.dispose()
+    print(f"\r{count} resources reindexed" + (f" of type {resource_type}" if resource_type else ""))
     return 0
 
 

@@ -1,9 +1,12 @@
-"""`fhir-server load`: batch and transaction Bundles from files, through the same pipeline as HTTP."""
+"""`fhir-server load`: batch and transaction Bundles, or single resources (such as an implementation
+guide's SearchParameters), from files, through the same pipeline as HTTP."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from werkzeug.datastructures import Headers
 
 from fhir_server.app import build_context
 from fhir_server.errors import FhirError
@@ -24,12 +27,26 @@ def load_bundles(settings: Settings, paths: list[Path]) -> bool:
     base_url = settings.base_url or f"http://{settings.host}:{settings.port}/fhir"
     succeeded = True
     for path in bundle_files(paths):
-        request = FhirRequest("POST", "", body=path.read_bytes(), base_url=base_url)
+        body = path.read_bytes()
+        request = FhirRequest("POST", "", body=body, base_url=base_url)
+        try:
+            resource = json.loads(body)
+        except ValueError:
+            resource = {}  # the pipeline answers a clear 400 for it below
+        single = isinstance(resource, dict) and resource.get("resourceType") not in (None, "Bundle")
+        if single:  # a resource with an id keeps it, as when an IG's files are loaded
+            request = FhirRequest("PUT" if "id" in resource else "POST",
+                                  f"{resource['resourceType']}/{resource['id']}" if "id" in resource
+                                  else resource["resourceType"], body=body, base_url=base_url,
+                                  headers=Headers({"Content-Type": "application/fhir+json"}))
         try:
             response = context.pipeline.handle(request, context)
         except FhirError as error:
             print(f"{path}: failed ({error.status}): {error.message}")
             succeeded = False
+            continue
+        if single:
+            print(f"{path}: {response.status}")
             continue
         statuses = [entry["response"]["status"] for entry in json.loads(response.body)["entry"]]
         counts = {status: statuses.count(status) for status in sorted(set(statuses))}

@@ -59,7 +59,7 @@ class Context:
     settings: Settings
     search: SearchEngine
     pipeline: "Pipeline"
-    capability_statement: bytes = b""
+    capability_statement: Callable[[], bytes] = lambda: b""  # the current one, rebuilt when parameters change
     session: WriteSession | None = None
 
     @contextmanager

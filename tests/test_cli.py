@@ -88,3 +88,14 @@ def _children(pid: int) -> list[str]:
 def test_settings_command_lists_variables(environment):
     result = _cli("settings", env=environment)
     assert "FHIR_SERVER_DATABASE_URL" in result.stdout
+
+
+def test_load_single_resources_then_reindex(environment, tmp_path):
+    assert _cli("init-db", env=environment).returncode == 0
+    kr_core = ROOT / "tests" / "data" / "kr-core"
+    loaded = _cli("load", str(kr_core), env=environment)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert loaded.stdout.count(": 201") == len(list(kr_core.glob("*.json")))
+    reindexed = _cli("reindex", env=environment)
+    assert reindexed.returncode == 0, reindexed.stderr
+    assert reindexed.stdout.strip().endswith(f"{len(list(kr_core.glob('*.json')))} resources reindexed")

@@ -1,7 +1,8 @@
 """capabilities: GET [base]/metadata (https://hl7.org/fhir/R4/capabilitystatement.html).
 
 Derived from the declared interactions, the supported resource types and the search parameters
-the engine honours; built once at start-up and served as bytes.
+the engine honours, including SearchParameters stored on this server; served as bytes, rebuilt only
+when those parameters change.
 """
 
 from __future__ import annotations
@@ -16,10 +17,34 @@ from fhir_server.storage.instants import format_instant
 
 
 def capabilities(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
-    return FhirResponse(200, context.capability_statement)
+    with context.reading() as connection:
+        context.search.refresh(connection)
+    return FhirResponse(200, context.capability_statement())
 
 
-def capability_statement(interactions, resource_types: tuple[str, ...], search, base_url: str) -> bytes:
+def _operations(operations, levels: tuple[str, ...], resource_type: str | None) -> dict:
+    """The `operation` entries of the operations declared at these levels (for this type)."""
+    entries = [{"name": declared.name, "definition": declared.definition} for declared in operations
+               if set(declared.levels) & set(levels)
+               and (resource_type is None or declared.resource_type in (None, resource_type))]
+    return {"operation": entries} if entries else {}
+
+
+class CapabilityStatements:
+    """The statement for the search registry in effect, built once per registry."""
+
+    def __init__(self, interactions, operations, resource_types: tuple[str, ...], search, base_url: str):
+        self._arguments = (interactions, operations, resource_types, search, base_url)
+        self._built_for, self._statement = None, b""
+
+    def __call__(self) -> bytes:
+        registry = self._arguments[3].registry
+        if registry is not self._built_for:
+            self._statement, self._built_for = capability_statement(*self._arguments), registry
+        return self._statement
+
+
+def capability_statement(interactions, operations, resource_types: tuple[str, ...], search, base_url: str) -> bytes:
     type_codes, system_codes, flags = [], [], {}
     for interaction in interactions:
         for code in interaction.capability_codes:
@@ -48,10 +73,12 @@ def capability_statement(interactions, resource_types: tuple[str, ...], search, 
                         {"name": code, "type": kind, "definition": url}
                         for code, kind, url in search.supported_parameters(resource_type)
                     ],
+                    **_operations(operations, ("type", "instance"), resource_type),
                 }
                 for resource_type in resource_types
             ],
             "interaction": [{"code": code} for code in system_codes],
+            **_operations(operations, ("system",), None),
             "compartment": [compartments.DEFINITION_URL.format(name.lower()) for name in compartments.compartment_types()],
         }],
     }

@@ -26,14 +26,15 @@ def search_compartment(request: FhirRequest, args: dict, context: Context) -> Fh
 
 
 def _search(request: FhirRequest, context: Context, resource_type: str, within: Node | None) -> FhirResponse:
-    query = context.search.parse(resource_type, request.params, strict=http.strict_handling(request),
-                                 base_url=request.base_url)
-    if within is not None:
-        query.criteria.append(within)
-    shape = context.search.result_parameters(resource_type, request.params, resources.is_supported)
-    count = paging.page_size(request, context.settings)
-    cursor = paging.decode_cursor(paging.cursor(request), [key.numeric for key in shape.sort])
     with context.reading() as connection:
+        context.search.refresh(connection)
+        query = context.search.parse(resource_type, request.params, strict=http.strict_handling(request),
+                                     base_url=request.base_url)
+        if within is not None:
+            query.criteria.append(within)
+        shape = context.search.result_parameters(resource_type, request.params, resources.is_supported)
+        count = paging.page_size(request, context.settings)
+        cursor = paging.decode_cursor(paging.cursor(request), [key.numeric for key in shape.sort])
         total = context.search.count(connection, query) if shape.summary == "count" or shape.total in (
             "accurate", "estimate") else None
         if shape.summary == "count":

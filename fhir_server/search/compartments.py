@@ -15,6 +15,11 @@ def compartment_types() -> list[str]:
     return list(r4()["compartments"])
 
 
+def resource_types(compartment_type: str) -> list[str]:
+    """The resource types that can be in a compartment of this type (the compartment's own type among them)."""
+    return [kind for kind, parameters in r4()["compartments"].get(compartment_type, {}).items() if parameters]
+
+
 def membership(compartment_type: str, id_: str, resource_type: str) -> AnyOf:
     """The criterion that a ``resource_type`` resource is in the compartment ``compartment_type/id_``."""
     definitions = r4()["compartments"].get(compartment_type)

@@ -1,8 +1,24 @@
-"""The search engine handlers talk to: registry, index extraction, query parsing and the backend."""
+"""The search engine handlers talk to: registry, index extraction, query parsing and the backend.
+
+The registry holds the R4 SearchParameters and the active ones stored on this server
+(https://hl7.org/fhir/R4/searchparameter.html). Every write transaction and every search first
+checks a cheap marker (the newest SearchParameter write) and rebuilds the registry when it moved,
+so a parameter stored through any process applies to the next write; `reindex` applies it to
+resources stored before.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+
 from sqlalchemy import Connection
+
+from fhir_server import json_codec
+from fhir_server.errors import Unprocessable
+from fhir_server.definitions import r4
+from fhir_server.search import fhirpath
+from fhir_server.search import parameters as search_parameters
 
 from fhir_server.search import query as search_query
 from fhir_server.search import include as search_include
@@ -11,16 +27,65 @@ from fhir_server.search.backends import sql
 from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
-from fhir_server.storage.repository import StoredVersion
+from fhir_server.storage.repository import StoredVersion, current_bodies, latest_change
+
+_CODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_INDEXED_TYPES = frozenset({"string", "token", "date", "number", "quantity", "reference", "uri", "composite"})
 
 
 class SearchEngine:
     def __init__(self, resource_types: tuple[str, ...]):
-        self.registry = Registry.r4(resource_types)
-        self.index = SearchIndex(self.registry, resource_types)
+        self._resource_types = resource_types
+        self._lock = threading.Lock()
+        self._marker: int | None = None  # latest_change of SearchParameter when the registry was built
+        self._build([])
+
+    def _build(self, custom: list[dict]) -> None:
+        registry = Registry(custom + r4()["searchParameters"], self._resource_types)
+        self.registry, self.index = registry, SearchIndex(registry, self._resource_types)
+        self.custom_urls = frozenset(definition["url"] for definition in custom)
+
+    def refresh(self, connection: Connection) -> None:
+        """Rebuild the registry if SearchParameters were written since it was built (by any process)."""
+        marker = latest_change(connection, "SearchParameter")
+        if marker == self._marker:
+            return
+        with self._lock:
+            if marker != self._marker:
+                stored = [json_codec.parse(body) for body in current_bodies(connection, "SearchParameter")]
+                self._build([search_parameters.definition_of(resource) for resource in stored
+                             if search_parameters.is_in_effect(resource) and not self._problems(resource)])
+                self._marker = marker
 
     def index_rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
+        if resource_type == "SearchParameter" and search_parameters.is_in_effect(resource):
+            problems = self._problems(resource)
+            if problems:
+                raise Unprocessable(f"SearchParameter `{resource.get('url')}` cannot be used: {'; '.join(problems)}.",
+                                    expression=("SearchParameter",))
         return self.index.rows(resource_type, id_, resource)
+
+    def _problems(self, resource: dict) -> list[str]:
+        """What keeps an active SearchParameter from being indexed, checked when it is written."""
+        problems = []
+        if not _CODE.fullmatch(resource.get("code", "")):
+            problems.append(f"code `{resource.get('code')}` is not a search parameter name")
+        if resource.get("type") not in _INDEXED_TYPES:
+            problems.append(f"type `{resource.get('type')}` is not one this server indexes")
+        bases = resource.get("base", [])
+        unknown = [base for base in bases if base not in self._resource_types and base not in ("Resource", "DomainResource")]
+        if unknown:
+            problems.append(f"base {', '.join(f'`{base}`' for base in unknown)} is not a supported resource type")
+        expression = resource.get("expression")
+        if not expression:
+            problems.append("it has no expression")
+        else:
+            for base in (base for base in bases if base in self._resource_types):
+                problem = fhirpath.problem_with(expression, base)
+                if problem:
+                    problems.append(f"expression `{expression}` fails on `{base}`: {problem}")
+                    break
+        return problems
 
     def supported_parameters(self, resource_type: str) -> list[tuple[str, str, str]]:
         """(code, type, definition url) of each parameter a search on this type honours."""

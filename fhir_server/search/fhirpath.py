@@ -46,6 +46,19 @@ def compile_on_element(expression: str, path: str) -> "Compiled":
     return _compile_union(expression, path)
 
 
+def problem_with(expression: str, resource_type: str) -> str | None:
+    """Why ``expression`` cannot be evaluated on a ``resource_type``, or None if it can."""
+    if is_compiled(expression, resource_type):
+        return None
+    from fhirpathpy import compile as compile_fhirpath
+    from fhirpathpy.models import models
+    try:  # fhirpathpy reports most mistakes only when it first evaluates
+        compile_fhirpath(expression, models["r4"])({"resourceType": resource_type})
+    except Exception as error:  # its parser and evaluator raise plain Exceptions
+        return str(error) or type(error).__name__
+    return None
+
+
 def is_compiled(expression: str, resource_type: str) -> bool:
     try:
         _compile_union(expression, resource_type)

@@ -28,14 +28,17 @@ class SearchParameter:
 
 
 class Registry:
-    """Lookup of search parameters by resource type and code."""
+    """Lookup of search parameters by resource type and code; of two definitions with the same code for
+    a type, the earlier wins (so SearchParameters stored on the server go before the R4 ones)."""
 
     def __init__(self, definitions: list[dict], resource_types: tuple[str, ...]):
         self._by_type: dict[str, dict[str, SearchParameter]] = {name: {} for name in resource_types}
         types_by_url = {definition["url"]: definition["type"] for definition in definitions}
         for definition in definitions:
-            components = tuple(Component(types_by_url.get(component["definition"], "unknown"), component["expression"])
+            components = tuple(Component(types_by_url.get(component["definition"], "unknown"), component["expression"] or "")
                                for component in definition.get("component", ()))
+            if any(component.type == "unknown" for component in components):
+                continue  # a stored composite whose component definitions are not (yet) here shadows nothing
             parameter = SearchParameter(definition["code"], definition["type"], definition["url"],
                                         definition.get("expression"), tuple(definition.get("target", ())),
                                         components)
@@ -54,3 +57,18 @@ class Registry:
 
     def for_type(self, resource_type: str) -> list[SearchParameter]:
         return list(self._by_type.get(resource_type, {}).values())
+
+
+def definition_of(resource: dict) -> dict:
+    """A stored SearchParameter resource in the registry's compact form (as tools/generate_definitions.py writes)."""
+    definition = {key: resource[key] for key in ("url", "code", "base", "type", "expression", "target")
+                  if key in resource}
+    if "component" in resource:
+        definition["component"] = [{"definition": component.get("definition"), "expression": component.get("expression")}
+                                   for component in resource["component"]]
+    return definition
+
+
+def is_in_effect(resource: dict) -> bool:
+    """Whether a stored SearchParameter applies: active ones do, as in HAPI FHIR; drafts and retired ones do not."""
+    return resource.get("status") == "active"

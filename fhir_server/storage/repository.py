@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
 
 from fhir_server import json_codec
 from fhir_server.errors import Gone, NotFound, PreconditionFailed
@@ -91,9 +91,12 @@ def current_version(connection: Connection, resource_type: str, id_: str) -> Sto
 class Repository:
     """Reads and history over one database; writes go through :meth:`write`."""
 
-    def __init__(self, database: Database, index_rows: IndexRows | None = None):
+    def __init__(self, database: Database, index_rows: IndexRows | None = None,
+                 prepare_index: Callable[[Connection], None] | None = None):
         self.database = database
         self.index_rows = index_rows or (lambda resource_type, id_, resource: {})
+        # Called at the start of every write transaction, e.g. to pick up SearchParameters another process stored.
+        self.prepare_index = prepare_index or (lambda connection: None)
 
     @contextmanager
     def reading(self, connection: Connection | None = None) -> Iterator[Connection]:
@@ -149,6 +152,7 @@ class Repository:
     def write(self) -> Iterator["WriteSession"]:
         """One all-or-nothing database transaction."""
         with self.database.write() as connection:
+            self.prepare_index(connection)
             session = WriteSession(connection, self.index_rows)
             yield session
             session.flush()
@@ -243,6 +247,22 @@ class WriteSession:
         self._new_versions.append(_version_row(version))
         return version
 
+    def reindex(self, resource_type: str, ids: list[str]) -> int:
+        """Rebuild the index rows of these resources' current versions; returns how many exist and are not deleted."""
+        for id_ in ids:
+            self.lock(f"{resource_type}/{id_}")
+        self.flush()
+        versions = self._connection.execute(current_versions.where(
+            resources.c.resource_type == resource_type, resources.c.id.in_(ids), resources.c.deleted.is_(False))).all()
+        live = [row.id for row in versions]
+        for table in INDEX_TABLES.values():
+            self._connection.execute(delete(table).where(table.c.resource_type == resource_type,
+                                                         table.c.resource_id.in_(live)))
+        for row in versions:
+            for table, rows in self._index_rows(resource_type, row.id, json_codec.parse(row.body)).items():
+                self._new_index_rows.setdefault(table, []).extend(rows)
+        return len(live)
+
     def _insert_first(self, resource: dict, id_: str, method: str) -> StoredVersion:
         version, served = self._served(resource, id_, 1, method, _now_ms())
         self._new_resources.append(_resource_row(version))
@@ -275,6 +295,18 @@ class WriteSession:
         served = with_server_fields(resource, id_, version_id, last_updated)
         return StoredVersion(resource["resourceType"], id_, version_id, last_updated, method,
                              json_codec.dump(served)), served
+
+
+def latest_change(connection: Connection, resource_type: str) -> int | None:
+    """The write sequence number of the newest version of any resource of this type: a cheap change marker."""
+    return connection.execute(select(func.max(resource_versions.c.seq))
+                              .where(resource_versions.c.resource_type == resource_type)).scalar()
+
+
+def current_bodies(connection: Connection, resource_type: str) -> list[bytes]:
+    """The served JSON of every current, non-deleted resource of a type (for small definitional types)."""
+    return list(connection.execute(current_versions.with_only_columns(resource_versions.c.body).where(
+        resources.c.resource_type == resource_type, resources.c.deleted.is_(False))).scalars())
 
 
 def with_server_fields(resource: dict, id_: str, version_id: int, last_updated: int) -> dict:
