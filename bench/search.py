@@ -1,10 +1,12 @@
-"""Search benchmark: first-page latency of each kind of query, and counting, at a given scale.
+"""Search benchmark: first-page latency of each kind of query, and counting, as the database grows.
 
-Loads --patients synthetic patients (about 32 resources each) into a fresh database through the same
-pipeline as `POST /fhir`, serves it as `make run` does, and times each query's first page
-(`_count=50`) over HTTP, sequentially, --repeat times: p50 and p95 in milliseconds.
+Loads synthetic patients into a fresh database through the same pipeline as `POST /fhir` (--jobs
+processes), in steps (--patients 100,1000 loads 100, measures, loads 900 more, measures), runs
+ANALYZE as `fhir-server load` does, serves the database as `make run` does, and times each query's
+first page (`_count=50`) over HTTP, sequentially, --repeat times: p50 and p95 in milliseconds.
+--visits 58 gives about 500 resources per patient (the issue's 1,000 patients, 500,000 resources).
 
-    python bench/search.py --patients 1000 [--database-url URL]
+    python bench/search.py --patients 100,1000 --visits 58 [--database-url URL]
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -27,22 +30,41 @@ from rest_core import free_port, start_server  # noqa: E402
 from synthetic import bundles  # noqa: E402
 
 
-def load(database_url: str, patients: int) -> tuple[int, float]:
+PER_BUNDLE = 5  # patients per transaction Bundle
+
+
+def _load_slice(arguments: tuple[str, int, int, int]) -> int:
+    """Load patients [first, last) in one process; returns how many resources."""
     from fhir_server.app import build_context
     from fhir_server.pipeline import FhirRequest
     from fhir_server.settings import Settings
-    from fhir_server.storage.database import migrate
 
-    migrate(database_url)
+    database_url, first, last, visits = arguments
     context = build_context(Settings(database_url=database_url))
-    loaded, started = 0, time.perf_counter()
-    for bundle in bundles(patients, seed=21, stable_ids=False, per_bundle=20):
+    loaded = 0
+    for bundle in bundles(last, seed=21, stable_ids=False, per_bundle=PER_BUNDLE, visits=visits, first_patient=first):
         body = json.dumps(bundle).encode()
-        context.pipeline.handle(FhirRequest("POST", "", body=body, base_url="http://bench/fhir"), context)
+        response = context.pipeline.handle(FhirRequest("POST", "", body=body, base_url="http://bench/fhir"), context)
+        if response.status != 200:
+            raise RuntimeError(f"load failed: {response.status}")
         loaded += len(bundle["entry"])
-    elapsed = time.perf_counter() - started
     context.repository.database.dispose()
-    return loaded, elapsed
+    return loaded
+
+
+def load(database_url: str, first: int, last: int, visits: int, jobs: int) -> tuple[int, float]:
+    """Load patients [first, last) with ``jobs`` processes, then ANALYZE; (resources, seconds)."""
+    from fhir_server.storage.database import Database
+
+    started = time.perf_counter()
+    chunk = PER_BUNDLE * 4
+    slices = [(database_url, start, min(start + chunk, last), visits) for start in range(first, last, chunk)]
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        loaded = sum(pool.imap_unordered(_load_slice, slices))
+    database = Database(database_url)
+    database.analyze()
+    database.dispose()
+    return loaded, time.perf_counter() - started
 
 
 def get(connection: http.client.HTTPConnection, path: str) -> tuple[float, dict]:
@@ -72,15 +94,7 @@ def queries(connection) -> dict[str, str]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=1000)
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
-    parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="fhir-search-bench-"))
-    database_url = args.database_url or f"sqlite:///{folder / 'fhir.sqlite'}"
-    resources, load_seconds = load(database_url, args.patients)
+def measure(database_url: str, repeat: int) -> dict:
     port = free_port()
     server = start_server(database_url, port)
     results = {}
@@ -88,19 +102,43 @@ def main() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for name, path in queries(connection).items():
             _, first = get(connection, path)  # warm-up; also tells how many match
-            timings = sorted(get(connection, path)[0] for _ in range(args.repeat))
+            timings = sorted(get(connection, path)[0] for _ in range(repeat))
             matched = first.get("total", len(first.get("entry", [])))
             results[name] = {"p50_ms": round(statistics.median(timings), 2),
                              "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 2), "first_page_or_total": matched}
     finally:
         server.terminate()
         server.wait(timeout=60)
+    return results
+
+
+def main() -> None:
+    from fhir_server.storage.database import migrate
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", default="1000", help="comma-separated sizes to measure at, ascending")
+    parser.add_argument("--visits", type=int, default=0, help="average visits per patient (see synthetic.py)")
+    parser.add_argument("--database-url", help="an empty database; default: a fresh SQLite file")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="loading processes")
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="fhir-search-bench-"))
+    database_url = args.database_url or f"sqlite:///{folder / 'fhir.sqlite'}"
+    migrate(database_url)
+    steps, loaded_patients, resources = [], 0, 0
+    try:
+        for patients in (int(size) for size in args.patients.split(",")):
+            added, seconds = load(database_url, loaded_patients, patients, args.visits, args.jobs)
+            loaded_patients, resources = patients, resources + added
+            steps.append({"patients": patients, "resources": resources,
+                          "load_resources_per_second": round(added / seconds),
+                          "queries": measure(database_url, args.repeat)})
+            print(json.dumps(steps[-1], ensure_ascii=False), file=sys.stderr, flush=True)
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps({
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "database": database_url.split(":", 1)[0], "patients": args.patients, "resources": resources,
-        "load_resources_per_second_single_process": round(resources / load_seconds),
-        "queries": results,
+        "database": database_url.split(":", 1)[0], "loading_processes": args.jobs, "steps": steps,
     }, indent=2, ensure_ascii=False))
 
 

@@ -47,10 +47,11 @@ PROCEDURES = [("M0111", "일반혈액검사"), ("HA411", "단순흉부촬영"), 
 
 
 class PatientFactory:
-    def __init__(self, seed: int, stable_ids: bool):
+    def __init__(self, seed: int, stable_ids: bool, visits: int = 0):
         self.random = random.Random(seed)
         self.seed = seed
         self.stable_ids = stable_ids
+        self.visits = visits  # average visits per patient; 0 keeps the small default of 2 to 5
         self.counter = 0
 
     def _id(self, resource_type: str) -> str:
@@ -90,8 +91,9 @@ class PatientFactory:
         })
         diagnoses = r.choices(CONDITIONS, weights=[weight for *_, weight in CONDITIONS], k=r.randint(1, 3))
         start = datetime(2015, 1, 1, 9, tzinfo=KST) + timedelta(days=r.randrange(365 * 8))
-        for visit in range(r.randint(2, 5)):
-            moment = start + timedelta(days=visit * r.randint(20, 120), hours=r.randrange(8))
+        visits = r.randint(2, 5) if not self.visits else r.randint(max(1, self.visits // 2), self.visits * 3 // 2)
+        for visit in range(visits):
+            moment = start + timedelta(days=visit * r.randint(20, 120) // max(1, visits // 8), hours=r.randrange(8))
             when = moment.isoformat(timespec="seconds")
             encounter = add({
                 "resourceType": "Encounter", "status": "finished",
@@ -141,10 +143,10 @@ class PatientFactory:
         return entries
 
 
-def bundles(patients: int, seed: int, stable_ids: bool, per_bundle: int):
-    """Yield transaction Bundles of ``per_bundle`` patients each."""
-    factory = PatientFactory(seed, stable_ids)
-    for first in range(0, patients, per_bundle):
+def bundles(patients: int, seed: int, stable_ids: bool, per_bundle: int, visits: int = 0, first_patient: int = 0):
+    """Yield transaction Bundles of ``per_bundle`` patients each (patients ``first_patient`` to ``patients - 1``)."""
+    factory = PatientFactory(seed if not first_patient else seed * 1_000_003 + first_patient, stable_ids, visits)
+    for first in range(first_patient, patients, per_bundle):
         entries = []
         for number in range(first, min(first + per_bundle, patients)):
             entries.extend(factory.patient_entries(number))
@@ -157,11 +159,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ids", choices=("stable", "server"), default="server")
     parser.add_argument("--per-bundle", type=int, default=10, help="patients per Bundle file")
+    parser.add_argument("--visits", type=int, default=0,
+                        help="average visits per patient (about 8.5 resources each); 0: 2 to 5 visits")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     total = 0
-    for index, bundle in enumerate(bundles(args.patients, args.seed, args.ids == "stable", args.per_bundle)):
+    for index, bundle in enumerate(bundles(args.patients, args.seed, args.ids == "stable", args.per_bundle,
+                                                    args.visits)):
         (args.out / f"bundle-{index:05d}.json").write_text(json.dumps(bundle, ensure_ascii=False))
         total += len(bundle["entry"])
     print(f"wrote {total} resources for {args.patients} patients to {args.out}")

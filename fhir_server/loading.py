@@ -52,5 +52,6 @@ def load_bundles(settings: Settings, paths: list[Path]) -> bool:
         counts = {status: statuses.count(status) for status in sorted(set(statuses))}
         print(f"{path}: {len(statuses)} entries: " + ", ".join(f"{n} × {s}" for s, n in counts.items()))
         succeeded &= all(status[0] in "23" for status in statuses)
+    context.repository.database.analyze()
     context.repository.database.dispose()
     return succeeded

@@ -43,6 +43,14 @@ class Database:
             with connection.begin():
                 yield connection
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics, as after a large load: without them PostgreSQL and SQLite
+        can pick plans that scan instead of using the index tables' indexes."""
+        with self.write() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled: seconds, not minutes, at scale
+            connection.exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -167,6 +167,16 @@ def test_search_matches_brute_force(loaded, resource_type, name, value):
     assert server_ids(client, resource_type, name, value) == expected_ids(stored, resource_type, name, value)
 
 
+@pytest.mark.parametrize("resource_type, name, value", CASES)
+def test_search_checking_each_candidate_matches_brute_force(loaded, monkeypatch, resource_type, name, value):
+    """The same answers when every criterion counts as dense, so it is checked per candidate (sql._dense)."""
+    from fhir_server.search.backends import sql
+
+    monkeypatch.setattr(sql, "DENSE", 1)
+    client, stored = loaded
+    assert server_ids(client, resource_type, name, value) == expected_ids(stored, resource_type, name, value)
+
+
 def test_cases_are_not_trivial(loaded):
     """A suite where every answer is empty or everything would prove little."""
     _, stored = loaded
