@@ -43,10 +43,6 @@ class Settings:
     max_included: int = _setting(
         10_000, "Most resources `_include` and `_revinclude` may add to one search page; more is a 400, never a cut."
     )
-    max_everything: int = _setting(
-        10_000, "Most resources one `Patient/{id}/$everything` returns; more is a 400 that asks for `_type` or "
-                "`_since`, never a cut record."
-    )
     sqlite_busy_timeout_ms: int = _setting(
         30_000, "How long an SQLite writer waits for another process's write lock before failing."
     )

@@ -1,14 +1,15 @@
 """Patient $everything: a patient's whole record (https://hl7.org/fhir/R4/patient-operation-everything.html).
 
 The patient, every resource in its compartment (the official Patient CompartmentDefinition), and the
-resources those refer to (practitioners, organizations, medications, ...), as one searchset Bundle:
-members as `match`, referenced resources as `include`. `_type` limits the types and `_since` the
-last update; a record larger than FHIR_SERVER_MAX_EVERYTHING is a 400 asking for them, never a cut.
+resources those refer to (practitioners, organizations, medications, ...), as searchset Bundles: members
+as `match`, referenced resources as `include`. `_type` limits the types, `_since` the last update, and
+`_count` the members per page; pages run in a fixed order (the patient, then by type and id) and continue
+after a keyset cursor, as search pages do.
 """
 
 from __future__ import annotations
 
-from fhir_server import bundles, resources
+from fhir_server import bundles, paging, resources
 from fhir_server.errors import BadRequest
 from fhir_server.operations import operation
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
@@ -24,38 +25,44 @@ def everything(request: FhirRequest, args: dict, context: Context) -> FhirRespon
     since = request.param("_since")
     if since is not None and parse_fhir_instant(since) is None:
         raise BadRequest(f"`_since={since}` is not a FHIR instant.", expression=("_since",))
-    limit = context.settings.max_everything
+    count = max(1, paging.page_size(request, context.settings))
+    cursor = paging.decode_cursor(paging.cursor(request), [False])
+    after_type, after_id = (cursor.values if cursor else (None, None))
+    members = []
     with context.reading() as connection:
         context.search.refresh(connection)
-        members = [context.repository.read("Patient", args["id"], connection)]
+        context.repository.read("Patient", args["id"], connection)  # 404 or 410 before anything else
         for resource_type in types:
+            if after_type is not None and types.index(resource_type) < types.index(after_type):
+                continue
             query = context.search.parse(resource_type, [("_lastUpdated", f"ge{since}")] if since else [],
                                          strict=True)
             query.criteria.append(compartments.membership("Patient", args["id"], resource_type))
-            found = context.search.search(connection, query, limit=limit + 1)
-            members += [version for version, _ in found if version.reference != members[0].reference]
-            if len(members) > limit:
-                raise BadRequest(f"`Patient/{args['id']}` has more than {limit} resources; ask for fewer with "
-                                 "`_type` or `_since`.")
-        present = sorted({version.resource_type for version in members})
-        referenced = context.search.included(connection, members, [Include(kind, "*", None, False, False)
-                                                                   for kind in present], limit - len(members))
+            within = paging.Cursor([after_id]) if resource_type == after_type else None
+            found = context.search.search(connection, query, cursor=within, limit=count + 1 - len(members))
+            members += [version for version, _ in found]
+            if len(members) > count:
+                break
+        page, more = members[:count], len(members) > count
+        present = sorted({version.resource_type for version in page})
+        referenced = context.search.included(connection, page, [Include(kind, "*", None, False, False)
+                                                                for kind in present], context.settings.max_included)
     entries = [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "match"})
-               for version in members]
+               for version in page]
     entries += [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "include"})
-                for version in referenced]
-    return FhirResponse(200, bundles.bundle("searchset", entries, total=len(members)))
+                for version in referenced if (version.resource_type, version.id) not in
+                {(member.resource_type, member.id) for member in page}]
+    next_cursor = paging.encode_cursor([page[-1].resource_type, page[-1].id]) if more else None
+    return FhirResponse(200, bundles.bundle("searchset", entries, links=paging.links(request, next_cursor)))
 
 
 def _types(request: FhirRequest) -> list[str]:
-    """The compartment's resource types this server supports, or those `_type` names."""
+    """The patient first, then the compartment's other types this server supports (or those `_type` names)."""
     in_compartment = [kind for kind in compartments.resource_types("Patient") if resources.is_supported(kind)]
     raw = request.param("_type")
-    if raw is None:
-        return in_compartment
-    wanted = [kind.strip() for kind in raw.split(",") if kind.strip()]
-    outside = [kind for kind in wanted if kind not in in_compartment and kind != "Patient"]
+    wanted = in_compartment if raw is None else [kind.strip() for kind in raw.split(",") if kind.strip()]
+    outside = [kind for kind in wanted if kind not in in_compartment]
     if outside:
         raise BadRequest(f"`_type`: {', '.join(f'`{kind}`' for kind in outside)} never in a patient's compartment.",
                          expression=("_type",))
-    return wanted
+    return ["Patient"] + sorted(set(wanted) - {"Patient"})

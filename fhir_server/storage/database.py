@@ -46,10 +46,14 @@ class Database:
     def analyze(self) -> None:
         """Refresh the planner's statistics, as after a large load: without them PostgreSQL and SQLite
         can pick plans that scan instead of using the index tables' indexes."""
-        with self.write() as connection:
-            if connection.dialect.name == "sqlite":
+        if self.is_sqlite:
+            with self.write() as connection:
                 connection.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled: seconds, not minutes, at scale
-            connection.exec_driver_sql("ANALYZE")
+                connection.exec_driver_sql("ANALYZE")
+            return
+        # VACUUM also marks pages all-visible, which PostgreSQL's index-only scans need; it refuses transactions.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
 
     def dispose(self) -> None:
         self.engine.dispose()
