@@ -34,11 +34,12 @@ class CapabilityStatements:
     """The statement for the search registry in effect, built once per registry."""
 
     def __init__(self, interactions, operations, resource_types: tuple[str, ...], search, base_url: str):
+        self._search = search
         self._arguments = (interactions, operations, resource_types, search, base_url)
         self._built_for, self._statement = None, b""
 
     def __call__(self) -> bytes:
-        registry = self._arguments[3].registry
+        registry = self._search.registry
         if registry is not self._built_for:
             self._statement, self._built_for = capability_statement(*self._arguments), registry
         return self._statement

@@ -28,6 +28,9 @@ def everything(request: FhirRequest, args: dict, context: Context) -> FhirRespon
     count = max(1, paging.page_size(request, context.settings))
     cursor = paging.decode_cursor(paging.cursor(request), [False])
     after_type, after_id = (cursor.values if cursor else (None, None))
+    if after_type is not None and after_type not in types:
+        raise BadRequest(f"`{paging.CURSOR}` is not a cursor this server gave out for this record.",
+                         expression=(paging.CURSOR,))
     members = []
     with context.reading() as connection:
         context.search.refresh(connection)
@@ -50,8 +53,7 @@ def everything(request: FhirRequest, args: dict, context: Context) -> FhirRespon
     entries = [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "match"})
                for version in page]
     entries += [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "include"})
-                for version in referenced if (version.resource_type, version.id) not in
-                {(member.resource_type, member.id) for member in page}]
+                for version in referenced]  # included() leaves out the page's own members
     next_cursor = paging.encode_cursor([page[-1].resource_type, page[-1].id]) if more else None
     return FhirResponse(200, bundles.bundle("searchset", entries, links=paging.links(request, next_cursor)))
 

@@ -29,7 +29,7 @@ from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
 from fhir_server.storage.repository import StoredVersion, current_bodies, latest_change
 
-_CODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_CODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # no `.` or `:`: those start chains and modifiers
 _INDEXED_TYPES = frozenset({"string", "token", "date", "number", "quantity", "reference", "uri", "composite"})
 
 
@@ -43,7 +43,6 @@ class SearchEngine:
     def _build(self, custom: list[dict]) -> None:
         registry = Registry(custom + r4()["searchParameters"], self._resource_types)
         self.registry, self.index = registry, SearchIndex(registry, self._resource_types)
-        self.custom_urls = frozenset(definition["url"] for definition in custom)
 
     def refresh(self, connection: Connection) -> None:
         """Rebuild the registry if SearchParameters were written since it was built (by any process)."""

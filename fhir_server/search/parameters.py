@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fhir_server.definitions import r4
 
 
 @dataclass(frozen=True)
@@ -47,10 +46,6 @@ class Registry:
                 for resource_type in targets:
                     if resource_type in self._by_type:
                         self._by_type[resource_type].setdefault(parameter.code, parameter)
-
-    @classmethod
-    def r4(cls, resource_types: tuple[str, ...]) -> "Registry":
-        return cls(r4()["searchParameters"], resource_types)
 
     def get(self, resource_type: str, code: str) -> SearchParameter | None:
         return self._by_type.get(resource_type, {}).get(code)

@@ -72,3 +72,12 @@ def test_everything_pages_with_count_and_next_links(client):
         following = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
         url = following[0].split("http://fhir.test", 1)[1] if following else None
     assert pages == [["Patient/kim", "Encounter/e1"], ["MedicationRequest/m1", "Observation/o1"]]
+
+
+def test_a_forged_cursor_is_400(client):
+    import base64
+    import json
+
+    _record(client)
+    forged = base64.urlsafe_b64encode(json.dumps({"after": ["Spaceship", "x"]}).encode()).decode().rstrip("=")
+    assert_outcome(client.get(f"/fhir/Patient/kim/$everything?_cursor={forged}"), 400, "_cursor")

@@ -71,7 +71,8 @@ def test_a_parameter_another_process_stored_applies_to_this_process_writes(setti
 def test_unusable_parameters_are_422_and_change_nothing(client):
     for broken, message in (({"type": "special"}, "type `special`"), ({"base": ["Spaceship"]}, "`Spaceship`"),
                             ({"expression": "Patient.name.where("}, "fails on `Patient`"),
-                            ({"code": "bad code"}, "not a search parameter name")):
+                            ({"code": "bad code"}, "not a search parameter name"),
+                            ({"code": "nick.name"}, "not a search parameter name")):
         response = put(client, "SearchParameter/patient-nickname", {**NICKNAME, **broken})
         assert_outcome(response, 422, message)
     assert client.get("/fhir/SearchParameter/patient-nickname").status_code == 404
