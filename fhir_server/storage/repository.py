@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fhir_server import json_codec
 from fhir_server.errors import Gone, NotFound, PreconditionFailed
 from fhir_server.storage.database import Database
 from fhir_server.storage.ids import new_id
 from fhir_server.storage.instants import format_instant
-from fhir_server.storage.tables import INDEX_TABLES, resource_versions, resources
+from fhir_server.storage.tables import INDEX_TABLES, multiple_values, resource_versions, resources
 
 IndexRows = Callable[[str, str, dict], dict[str, list[dict]]]  # rows per index table
 
@@ -97,6 +99,7 @@ class Repository:
         self.index_rows = index_rows or (lambda resource_type, id_, resource: {})
         # Called at the start of every write transaction, e.g. to pick up SearchParameters another process stored.
         self.prepare_index = prepare_index or (lambda connection: None)
+        self.multiple_values_recorded: set[tuple[str, str, str]] = set()  # committed rows of multiple_values
 
     @contextmanager
     def reading(self, connection: Connection | None = None) -> Iterator[Connection]:
@@ -153,20 +156,25 @@ class Repository:
         """One all-or-nothing database transaction."""
         with self.database.write() as connection:
             self.prepare_index(connection)
-            session = WriteSession(connection, self.index_rows)
+            session = WriteSession(connection, self.index_rows, self.multiple_values_recorded)
             yield session
             session.flush()
+        self.multiple_values_recorded.update(session.multiple_values)
 
 
 class WriteSession:
     """Writes inside one database transaction; every method keeps the version rules of FHIR."""
 
-    def __init__(self, connection: Connection, index_rows: IndexRows):
+    def __init__(self, connection: Connection, index_rows: IndexRows,
+                 multiple_values_recorded: set[tuple[str, str, str]] = frozenset()):
         self._connection = connection
         self._index_rows = index_rows
         self._new_resources: list[dict] = []
         self._new_versions: list[dict] = []
         self._new_index_rows: dict[str, list[dict]] = {}
+        self._multiple_values_recorded = multiple_values_recorded
+        self.multiple_values: set[tuple[str, str, str]] = set()  # (index table, type, param) this session saw
+        self._multiple_values_flushed: set[tuple[str, str, str]] = set()
 
     @property
     def connection(self) -> Connection:
@@ -185,6 +193,11 @@ class WriteSession:
             if rows:
                 _insert_many(self._connection, INDEX_TABLES[table], rows)
         self._new_index_rows = {}
+        unrecorded = self.multiple_values - self._multiple_values_recorded - self._multiple_values_flushed
+        if unrecorded:
+            self._connection.execute(_insert_ignoring_duplicates(self._connection, multiple_values).values(
+                [dict(zip(("index_table", "resource_type", "param"), key)) for key in sorted(unrecorded)]))
+            self._multiple_values_flushed |= unrecorded
 
     def lock(self, key: str) -> None:
         """Serialize transactions that use the same key, e.g. one conditional create's criteria.
@@ -259,8 +272,7 @@ class WriteSession:
             self._connection.execute(delete(table).where(table.c.resource_type == resource_type,
                                                          table.c.resource_id.in_(live)))
         for row in versions:
-            for table, rows in self._index_rows(resource_type, row.id, json_codec.parse(row.body)).items():
-                self._new_index_rows.setdefault(table, []).extend(rows)
+            self._add_index_rows(resource_type, row.id, json_codec.parse(row.body))
         return len(live)
 
     def _insert_first(self, resource: dict, id_: str, method: str) -> StoredVersion:
@@ -285,8 +297,15 @@ class WriteSession:
 
     def _remember(self, version: StoredVersion, served: dict) -> None:
         self._new_versions.append(_version_row(version))
-        for table, rows in self._index_rows(version.resource_type, version.id, served).items():
+        self._add_index_rows(version.resource_type, version.id, served)
+
+    def _add_index_rows(self, resource_type: str, id_: str, resource: dict) -> None:
+        for table, rows in self._index_rows(resource_type, id_, resource).items():
             self._new_index_rows.setdefault(table, []).extend(rows)
+            if len(rows) > 1:
+                params = [row["param"] for row in rows]
+                self.multiple_values.update((table, resource_type, param) for param in set(params)
+                                            if params.count(param) > 1)
 
     @staticmethod
     def _served(resource: dict, id_: str, version_id: int, method: str,
@@ -344,6 +363,11 @@ def _insert_many(connection: Connection, table, rows: list[dict]) -> None:
     sql, order = _insert_statements[key]
     parameters = [tuple(row[column] for column in order) for row in rows] if order else rows
     connection.exec_driver_sql(sql, parameters)
+
+
+def _insert_ignoring_duplicates(connection: Connection, table):
+    dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    return dialect_insert(table).on_conflict_do_nothing()
 
 
 def _resource_row(version: StoredVersion) -> dict:

@@ -5,7 +5,8 @@ Every version of every resource is kept as the exact JSON bytes the server retur
 version; the ``search_*`` tables index current versions only, one table per search parameter type.
 """
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, PrimaryKeyConstraint,
+                        String, Table, Text)
 
 metadata = MetaData()
 
@@ -124,3 +125,14 @@ search_composite = _index_table(
 
 INDEX_TABLES = {table.name: table for table in (search_token, search_string, search_date, search_number,
                                                  search_quantity, search_reference, search_uri, search_composite)}
+
+multiple_values = Table(
+    "search_multiple_values",
+    metadata,
+    Column("index_table", String(32), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("param", String(100), nullable=False),
+    PrimaryKeyConstraint("index_table", "resource_type", "param"),
+    comment="search parameters for which some resource has had more than one index row: the others' "
+            "matches are counted without DISTINCT",
+)
