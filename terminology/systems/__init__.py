@@ -1,0 +1,1 @@
+"""One module per code system; each builds a :class:`terminology.codesystem.CodeSystem` offline."""
