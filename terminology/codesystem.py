@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Iterator
+from typing import Iterator
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +94,3 @@ class CodeSystem:
             yield code, code
             for ancestor in self.ancestors(code):
                 yield ancestor, code
-
-    def with_concepts(self, concepts: Iterable[Concept], parents: dict[str, tuple[str, ...]],
-                      version: str | None = None) -> "CodeSystem":
-        """A copy extended by more concepts (a national extension over its base)."""
-        merged = dict(self.concepts)
-        merged.update((concept.code, concept) for concept in concepts)
-        return CodeSystem(self.url, version or self.version, self.name, self.title, merged,
-                          {**self.parents, **parents}, self.publisher, self.copyright)

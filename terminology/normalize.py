@@ -141,7 +141,8 @@ class Normalizer:
                 codings.append(Coding(icd10.URL, parent, terminology.icd10.concepts[parent].display, icd10.VERSION))
         elif url == icd10.URL and terminology.kcd is not None and code in terminology.kcd:
             codings.append(Coding(kcd.URL, code, terminology.kcd.concepts[code].display, terminology.kcd.version))
-        cohorts = sorted({cohort for coding in codings for cohort in self._memberships.get((coding.system, coding.code), ())})
+        cohorts = sorted({cohort for coding in codings
+                          for cohort in self._memberships.get((coding.system, coding.code), ())})
         found = self._by_code[(url, code)] = (tuple(codings), tuple(cohorts), tuple(notes))
         return found
 

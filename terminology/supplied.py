@@ -4,10 +4,10 @@ once into compact tables in a terminology folder that every server process reads
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from terminology import tables
 from terminology.systems import copayment, kcd, orphanet
 
 if TYPE_CHECKING:
@@ -23,14 +23,14 @@ def store(folder: Path, kind: str, paths: list[Path], base_icd10, *, edition: st
     if kind == "kcd":
         rows = [row for path in paths for row in kcd.read_rows(path)]
         system, rejected = kcd.parse(rows, base_icd10, edition)
-        own = [concept for concept in system.concepts.values() if concept.designations]
-        _write(folder / "kcd.tsv", [(edition, concept.code, dict(concept.designations).get("ko", ""),
+        own = [concept for code, concept in system.concepts.items() if concept is not base_icd10.concepts.get(code)]
+        tables.write(folder / "kcd.tsv", [(edition, concept.code, dict(concept.designations).get("ko", ""),
                                      dict(concept.designations).get("en", "")) for concept in own])
         return rejected
     if kind == "copayment-rare":
         rows = [row for path in paths for row in kcd.read_rows(path)]
         rare, names, rejected = copayment.parse_rare_list(rows)
-        _write(folder / "copayment-rare.tsv", [(v_code, code, names.get(v_code, ""))
+        tables.write(folder / "copayment-rare.tsv", [(v_code, code, names.get(v_code, ""))
                                                for code, v_codes in sorted(rare.items()) for v_code in sorted(v_codes)])
         return rejected
     if kind == "orphadata":
@@ -61,25 +61,13 @@ def store(folder: Path, kind: str, paths: list[Path], base_icd10, *, edition: st
 def apply(folder: Path, terminology: "Terminology") -> None:
     """Add what ``folder`` holds to ``terminology`` (Orphadata is read by the registry itself)."""
     if (folder / "kcd.tsv").exists():
-        rows = _read(folder / "kcd.tsv")
+        rows = tables.read(folder / "kcd.tsv")
         edition = rows[0][0] if rows else "8"
         system, _ = kcd.parse([["code", "korean", "english"], *([code, ko, en] for _, code, ko, en in rows)],
                               terminology.icd10, edition)
         terminology.kcd = system
     if (folder / "copayment-rare.tsv").exists():
-        for v_code, code, name in _read(folder / "copayment-rare.tsv"):
+        for v_code, code, name in tables.read(folder / "copayment-rare.tsv"):
             terminology.copayment.rare.setdefault(code, set()).add(v_code)
             if name:
                 terminology.copayment.names.setdefault(v_code, name)
-
-
-def _write(path: Path, rows) -> None:
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        csv.writer(stream, delimiter="\t", lineterminator="\n").writerows(rows)
-
-
-def _read(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as stream:
-        return list(csv.reader(stream, delimiter="\t"))
-
-

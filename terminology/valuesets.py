@@ -74,7 +74,8 @@ def _rare_diseases(terminology) -> set[tuple[str, str]]:
                  if _is_rare(terminology, alignment.orphacode) and alignment.icd10 in terminology.icd10
                  and (alignment.relation == "E" or (alignment.relation == "NTBT" and not _neoplasm(alignment.icd10)))}
     found = _with_kcd_subcodes(terminology, icd_codes)
-    found.update((orphanet.URL, code) for code in terminology.orphanet.code_system.concepts if _is_rare(terminology, code))
+    found.update((orphanet.URL, code) for code in terminology.orphanet.code_system.concepts
+                 if _is_rare(terminology, code))
     for code in terminology.copayment.rare:  # the Korean rare-disease list, in KCD
         found.add((kcd.URL, code))
         if terminology.kcd is not None:
@@ -85,7 +86,8 @@ def _rare_diseases(terminology) -> set[tuple[str, str]]:
 def _rare_cancers(terminology) -> set[tuple[str, str]]:
     branch = terminology.orphanet.classification_descendants(orphanet.RARE_NEOPLASMS, orphanet.RARE_NEOPLASM_ROOT)
     icd_codes = {alignment.icd10 for alignment in terminology.orphanet.alignments
-                 if alignment.orphacode in branch and alignment.relation == "E" and alignment.icd10 in terminology.icd10}
+                 if alignment.orphacode in branch and alignment.relation == "E"
+                 and alignment.icd10 in terminology.icd10}
     return _with_kcd_subcodes(terminology, icd_codes) | {(orphanet.URL, code) for code in branch}
 
 

@@ -42,3 +42,23 @@ def assert_outcome(response, status: int, text: str | None = None) -> dict:
 def patient(mrn: str = "1", **extra) -> dict:
     return {"resourceType": "Patient", "identifier": [{"system": "http://hospital.test/mrn", "value": mrn}],
             "name": [{"family": "김", "given": ["민준"]}], **extra}
+
+
+def pages(client, url: str, relation: str = "next") -> list[list[str]]:
+    """The match ids of each page, following ``relation`` links from ``url`` until there is none."""
+    found = []
+    while url:
+        bundle = client.get(url).get_json(force=True)
+        found.append([entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"])
+        following = [link["url"] for link in bundle["link"] if link["relation"] == relation]
+        url = following[0].split("http://fhir.test", 1)[1] if following else None
+    return found
+
+
+def last_page_url(client, url: str) -> str:
+    """The URL of the last page, following ``next`` links from ``url``."""
+    while True:
+        links = {link["relation"]: link["url"] for link in client.get(url).get_json(force=True)["link"]}
+        if "next" not in links:
+            return url
+        url = links["next"].split("http://fhir.test", 1)[1]

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Iterable
 
+from terminology import tables
 from terminology.codesystem import CodeSystem, Concept
 
 URL = "http://www.orpha.net"
@@ -111,22 +112,12 @@ def write_tables(folder: Path, data: Orphadata, alignments: list[Alignment], lab
     concepts = dict(data.concepts)
     for code, label in labels.items():
         concepts.setdefault(code, Concept(code, label, None))
-    _write(folder / "orphanet-concepts.tsv", [(c.code, c.display, c.kind or "") for c in
+    tables.write(folder / "orphanet-concepts.tsv", [(c.code, c.display, c.kind or "") for c in
                                               sorted(concepts.values(), key=lambda c: int(c.code))])
-    _write(folder / "orphanet-classifications.tsv", sorted(data.classifications.items(), key=lambda c: int(c[0])))
-    _write(folder / "orphanet-hierarchy.tsv", sorted(data.edges, key=lambda e: (int(e[0]), int(e[1]), int(e[2]))))
-    _write(folder / "orphanet-icd10.tsv", sorted({(a.orphacode, a.icd10, a.relation) for a in alignments},
+    tables.write(folder / "orphanet-classifications.tsv", sorted(data.classifications.items(), key=lambda c: int(c[0])))
+    tables.write(folder / "orphanet-hierarchy.tsv", sorted(data.edges, key=lambda e: (int(e[0]), int(e[1]), int(e[2]))))
+    tables.write(folder / "orphanet-icd10.tsv", sorted({(a.orphacode, a.icd10, a.relation) for a in alignments},
                                                  key=lambda a: (int(a[0]), a[1])))
-
-
-def _write(path: Path, rows) -> None:
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        csv.writer(stream, delimiter="\t", lineterminator="\n").writerows(rows)
-
-
-def _read(folder, name: str) -> list[list[str]]:
-    with (folder / name).open(encoding="utf-8", newline="") as stream:
-        return list(csv.reader(stream, delimiter="\t"))
 
 
 @dataclass
@@ -154,8 +145,9 @@ class Orphanet:
 def load(folder: Path | None = None) -> Orphanet:
     """The shipped tables, or those in ``folder`` (written by ``write_tables`` from a newer release)."""
     source = folder if folder is not None else resources.files("terminology") / "data"
-    concepts = {code: Concept(code, name, kind or None) for code, name, kind in _read(source, "orphanet-concepts.tsv")}
-    edges = [tuple(row) for row in _read(source, "orphanet-hierarchy.tsv")]
+    concepts = {code: Concept(code, name, kind or None)
+                for code, name, kind in tables.read(source / "orphanet-concepts.tsv")}
+    edges = [tuple(row) for row in tables.read(source / "orphanet-hierarchy.tsv")]
     parents: dict[str, set[str]] = {}
     for _, parent, child in edges:
         parents.setdefault(child, set()).add(parent)
@@ -163,6 +155,6 @@ def load(folder: Path | None = None) -> Orphanet:
                              concepts, {child: tuple(sorted(found)) for child, found in parents.items()},
                              publisher="Orphanet / INSERM",
                              copyright="Orphanet, Orphadata (CC BY 4.0): https://www.orphadata.com")
-    alignments = [Alignment(*row) for row in _read(source, "orphanet-icd10.tsv")]
-    classifications = dict(tuple(row) for row in _read(source, "orphanet-classifications.tsv"))
+    alignments = [Alignment(*row) for row in tables.read(source / "orphanet-icd10.tsv")]
+    classifications = dict(tuple(row) for row in tables.read(source / "orphanet-classifications.tsv"))
     return Orphanet(code_system, edges, alignments, classifications)

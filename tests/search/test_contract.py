@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from fhir_server.app import create_app
 from fhir_server.settings import Settings
 from fhir_server.definitions import r4
+from tests.fhir_client import last_page_url, pages
 from tests.search import oracle
 
 LOINC = "http://loinc.org"
@@ -391,27 +392,8 @@ def _expected_order(stored: dict, resource_type: str, sort: str) -> list[str]:
     return [resource["id"] for resource in members]
 
 
-def _pages(client, url: str, relation: str) -> list[list[str]]:
-    """The match ids of each page, following ``relation`` links from ``url`` until there is none."""
-    pages = []
-    while url:
-        bundle = client.get(url).get_json(force=True)
-        pages.append([entry["resource"]["id"] for entry in bundle["entry"] if entry["search"]["mode"] == "match"])
-        following = [link["url"] for link in bundle["link"] if link["relation"] == relation]
-        url = following[0].split("http://fhir.test", 1)[1] if following else None
-    return pages
-
-
 def _all_pages(client, url: str) -> list[str]:
-    return [id_ for page in _pages(client, url, "next") for id_ in page]
-
-
-def _last_page_url(client, url: str) -> str:
-    while True:
-        links = {link["relation"]: link["url"] for link in client.get(url).get_json(force=True)["link"]}
-        if "next" not in links:
-            return url
-        url = links["next"].split("http://fhir.test", 1)[1]
+    return [id_ for page in pages(client, url, "next") for id_ in page]
 
 
 @pytest.mark.parametrize("resource_type, sort", [
@@ -432,8 +414,8 @@ def test_sort_with_keyset_pages_matches_brute_force(loaded, resource_type, sort)
 def test_previous_links_walk_back_through_the_same_pages(loaded, resource_type, sort):
     client, stored = loaded
     first = f"/fhir/{resource_type}?_sort={sort}&_count=4"
-    forward = _pages(client, first, "next")
-    backward = _pages(client, _last_page_url(client, first), "previous")
+    forward = pages(client, first, "next")
+    backward = pages(client, last_page_url(client, first), "previous")
     assert backward == forward[::-1] and len(forward) > 2
     assert [id_ for page in forward for id_ in page] == _expected_order(stored, resource_type, sort)
     assert not any(link["relation"] == "previous" for link in client.get(first).get_json(force=True)["link"])

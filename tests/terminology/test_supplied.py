@@ -38,3 +38,12 @@ def test_an_unknown_kind_or_incomplete_orphadata_is_refused(tmp_path, terminolog
         supplied.store(tmp_path, "snomed", [], terminology.icd10)
     with pytest.raises(ValueError, match="alignments file"):
         supplied.store(tmp_path, "orphadata", [ORPHADATA / "en_product3_212.xml"], terminology.icd10)
+
+
+def test_a_kcd_row_without_names_is_kept_under_its_code(tmp_path, terminology):
+    source = tmp_path / "kcd.csv"
+    source.write_text("코드,한글명,영문명\nK35.80,,\n", encoding="utf-8")
+    folder = tmp_path / "terminology"
+    assert supplied.store(folder, "kcd", [source], terminology.icd10) == []
+    system = registry.load(folder).kcd
+    assert system.get("K35.80").display == "K35.80" and system.parents["K35.80"] == ("K35.8",)

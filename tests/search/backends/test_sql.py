@@ -5,54 +5,44 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from fhir_server.storage.tables import multiple_values
+from tests.fhir_client import last_page_url, pages, put
 
 # Hand-ordered by -birthdate, then id; the five without a birthDate come last, by id.
 BORN = {"p1": "1990-05-01", "p2": "1985-01-01", "p3": "1990-05-01", "p4": "2001-12-31"}
-WITHOUT = ["q1", "q2", "q3", "q4", "q5"]
+WITHOUT = {"q1": "male", "q2": "female", "q3": "male", "q4": "female", "q5": "unknown"}
 
 
 def _put(client, resource):
-    response = client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", json=resource)
+    response = put(client, f"{resource['resourceType']}/{resource['id']}", resource)
     assert response.status_code in (200, 201), response.get_data(as_text=True)
-
-
-def _pages(client, url, relation):
-    pages = []
-    while url:
-        bundle = client.get(url).get_json(force=True)
-        pages.append([entry["resource"]["id"] for entry in bundle["entry"]])
-        following = [link["url"] for link in bundle["link"] if link["relation"] == relation]
-        url = following[0].split("http://fhir.test", 1)[1] if following else None
-    return pages
-
-
-def _last_page_url(client, url):
-    while True:
-        links = {link["relation"]: link["url"] for link in client.get(url).get_json(force=True)["link"]}
-        if "next" not in links:
-            return url
-        url = links["next"].split("http://fhir.test", 1)[1]
 
 
 @pytest.fixture
 def patients(client):
     for id_, born in BORN.items():
         _put(client, {"resourceType": "Patient", "id": id_, "birthDate": born})
-    for id_ in WITHOUT:
-        _put(client, {"resourceType": "Patient", "id": id_, "gender": "unknown"})
+    for id_, gender in WITHOUT.items():
+        _put(client, {"resourceType": "Patient", "id": id_, "gender": gender})
     return client
 
 
 def test_sorted_pages_run_through_resources_without_a_value_and_back(patients):
-    forward = _pages(patients, "/fhir/Patient?_sort=-birthdate&_count=2", "next")
+    forward = pages(patients, "/fhir/Patient?_sort=-birthdate&_count=2", "next")
     assert forward == [["p4", "p1"], ["p3", "p2"], ["q1", "q2"], ["q3", "q4"], ["q5"]]
-    backward = _pages(patients, _last_page_url(patients, "/fhir/Patient?_sort=-birthdate&_count=2"), "previous")
+    backward = pages(patients, last_page_url(patients, "/fhir/Patient?_sort=-birthdate&_count=2"), "previous")
     assert backward == forward[::-1]
 
 
+def test_a_second_sort_key_orders_the_resources_without_the_first_both_ways(patients):
+    first = "/fhir/Patient?_sort=-birthdate,gender&_count=2"
+    forward = pages(patients, first, "next")
+    assert forward == [["p4", "p1"], ["p3", "p2"], ["q2", "q4"], ["q1", "q3"], ["q5"]]
+    assert pages(patients, last_page_url(patients, first), "previous") == forward[::-1]
+
+
 def test_a_filtered_sort_keeps_the_order_on_both_sides_of_the_missing_values(patients):
-    pages = _pages(patients, "/fhir/Patient?_sort=-birthdate&_id=p1,p2,q2,q5&_count=1", "next")
-    assert [id_ for page in pages for id_ in page] == ["p1", "p2", "q2", "q5"]
+    found = pages(patients, "/fhir/Patient?_sort=-birthdate&_id=p1,p2,q2,q5&_count=1", "next")
+    assert [id_ for page in found for id_ in page] == ["p1", "p2", "q2", "q5"]
 
 
 def _observation(id_, *systems):
