@@ -4,6 +4,7 @@ an OperationOutcome here, never a stack trace or SQL (https://hl7.org/fhir/R4/ht
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Flask, Response, request
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from fhir_server.search.engine import SearchEngine
 from fhir_server.settings import Settings
 from fhir_server.storage.database import Database
 from fhir_server.storage.repository import Repository
+from fhir_server.terminology_service import TerminologyService
 
 log = logging.getLogger(__name__)
 FHIR_PREFIX = "/fhir"
@@ -36,7 +38,8 @@ def build_context(settings: Settings) -> Context:
                         sqlite_synchronous=settings.sqlite_synchronous)
     pipeline = Pipeline(Router([*INTERACTIONS, *operations.interactions()], resources.is_supported))
     statement = CapabilityStatements(INTERACTIONS, operations.OPERATIONS, resource_types, search, settings.base_url)
-    return Context(Repository(database, search.index_rows, search.refresh), settings, search, pipeline, statement)
+    return Context(Repository(database, search.index_rows, search.refresh), settings, search, pipeline, statement,
+                   terminology=TerminologyService(Path(settings.terminology_folder)))
 
 
 def create_app(settings: Settings | None = None) -> Flask:

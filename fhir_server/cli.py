@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fhir_server.settings import Settings, describe
+from terminology import supplied
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port to listen on (FHIR_SERVER_PORT)")
     serve.add_argument("--workers", type=int, help="worker processes (FHIR_SERVER_WORKERS)")
 
-    commands.add_parser("init-db", help="create or upgrade the database schema (Alembic migrations)")
+    commands.add_parser("init-db", help="create or upgrade the database schema (Alembic migrations) and publish the "
+                                        "terminology (code system hierarchies, cohort value sets, concept maps)")
+
+    load_terminology = commands.add_parser(
+        "load-terminology", help="convert supplied code system files into the terminology folder "
+                                 "(FHIR_SERVER_TERMINOLOGY_FOLDER) and publish them")
+    load_terminology.add_argument("kind", choices=supplied.KINDS, help="what the files hold")
+    load_terminology.add_argument("files", nargs="+", type=Path, help="the files (or folders) as published")
+    load_terminology.add_argument("--edition", default="8", choices=("7", "8", "9"), help="KCD edition (kcd only)")
 
     load = commands.add_parser("load", help="load batch or transaction Bundle JSON files, or single resources")
     load.add_argument("paths", nargs="+", type=Path, help="JSON files or folders of them")
@@ -47,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
         migrate(settings.database_url)
         print(f"database schema is up to date at {_display_url(settings.database_url)}")
+        return _publish(settings)
+    elif args.command == "load-terminology":
+        return _load_terminology(settings, args.kind, args.files, args.edition)
     elif args.command == "load":
         from fhir_server.loading import load_bundles
 
@@ -71,6 +83,38 @@ def _reindex(settings: Settings, resource_type: str | None) -> int:
         context.repository.database.dispose()
     print(f"\r{count} resources reindexed" + (f" of type {resource_type}" if resource_type else ""))
     return 0
+
+
+def _publish(settings: Settings) -> int:
+    from fhir_server.app import build_context
+    from fhir_server.terminology_publish import publish
+
+    context = build_context(settings)
+    try:
+        for line in publish(context):
+            print(f"published {line}")
+    finally:
+        context.repository.database.dispose()
+    print("terminology is published")
+    return 0
+
+
+def _load_terminology(settings: Settings, kind: str, files: list[Path], edition: str) -> int:
+    from terminology.systems import icd10
+
+    missing = [str(path) for path in files if not path.exists()]
+    if missing:
+        print(f"no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        rejected = supplied.store(Path(settings.terminology_folder), kind, files, icd10.load(), edition=edition)
+    except ValueError as error:
+        print(f"cannot load {kind}: {error}", file=sys.stderr)
+        return 2
+    for line in rejected:
+        print(f"rejected {line}", file=sys.stderr)
+    print(f"{kind} stored in {settings.terminology_folder}" + (f"; {len(rejected)} rows rejected" if rejected else ""))
+    return _publish(settings)
 
 
 def _display_url(url: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from terminology import errors as terminology_errors
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -50,6 +52,12 @@ class FhirError(Exception):
 
 class BadRequest(FhirError):
     status, issue_code = 400, "invalid"
+
+
+class NotSupported(FhirError):
+    """A well-formed request for something this server does not do (a filter, a modifier)."""
+
+    status, issue_code = 400, "not-supported"
 
 
 class InvalidResource(FhirError):
@@ -110,6 +118,16 @@ class InternalError(FhirError):
 
     def __init__(self):
         super().__init__("The server failed to process the request; the failure has been logged.")
+
+
+def from_terminology(error) -> FhirError:
+    """A terminology refusal (``terminology.errors``) as the FhirError clients get."""
+    if isinstance(error, (terminology_errors.UnknownSystem, terminology_errors.UnknownValueSet,
+                          terminology_errors.UnknownConceptMap)):
+        return NotFound(str(error))
+    if isinstance(error, terminology_errors.UnsupportedFilter):
+        return NotSupported(str(error))
+    return BadRequest(str(error))
 
 
 def operation_outcome(issues: list[Issue]) -> dict:

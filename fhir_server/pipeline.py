@@ -13,10 +13,12 @@ from typing import Callable, Iterator
 
 from werkzeug.datastructures import Headers
 
-from fhir_server.errors import FhirError
+from fhir_server.errors import FhirError, from_terminology
+from terminology.errors import TerminologyError
 from fhir_server.search.engine import SearchEngine
 from fhir_server.settings import Settings
 from fhir_server.storage.repository import Repository, StoredVersion, WriteSession
+from fhir_server.terminology_service import TerminologyService
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Context:
     pipeline: "Pipeline"
     capability_statement: Callable[[], bytes] = lambda: b""  # the current one, rebuilt when parameters change
     session: WriteSession | None = None
+    terminology: TerminologyService = field(default_factory=lambda: TerminologyService(None))
 
     @contextmanager
     def transaction(self) -> Iterator["Context"]:
@@ -110,7 +113,10 @@ class Pipeline:
         for hook in self.before:
             hook(info)
         try:
-            response = route.handler(request, route.args, context)
+            try:
+                response = route.handler(request, route.args, context)
+            except TerminologyError as error:
+                raise from_terminology(error) from None
         except FhirError as error:
             for hook in self.after:
                 hook(info, error.status)

@@ -49,6 +49,14 @@ class Settings:
     sqlite_synchronous: str = _setting(
         "FULL", "SQLite PRAGMA synchronous: FULL makes every committed write survive a power cut; NORMAL is faster."
     )
+    terminology_folder: str = _setting(
+        "data/terminology",
+        "Folder that `fhir-server load-terminology` converts supplied code system files into (KCD, the rare-disease "
+        "copayment list, newer Orphadata releases, ICD-O-3, SNOMED CT, LOINC); every server process reads it.",
+    )
+    max_expansion: int = _setting(
+        100_000, "Most codes a ValueSet `$expand` returns without `count`; larger expansions must be paged (400)."
+    )
     log_level: str = _setting("INFO", "Python logging level of the server.")
 
     @classmethod

@@ -16,6 +16,7 @@ class Concept:
     display: str
     kind: str | None = None  # e.g. ICD-10 chapter/block/category/subcategory, an Orphanet disorder type
     designations: tuple[tuple[str, str], ...] = ()  # (language, text), e.g. ("ko", "유방의 악성 신생물")
+    active: bool = True  # SNOMED CT and LOINC keep retired concepts, marked inactive
 
 
 @dataclass(eq=False)

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from terminology import supplied
 from terminology.codesystem import CodeSystem
+from terminology.errors import UnknownSystem
 from terminology.systems import copayment, icd10, kcd, orphanet
 
-
-class UnknownSystem(LookupError):
-    """A code system this server does not have."""
+__all__ = ["Terminology", "UnknownSystem", "load"]
 
 
 @dataclass

@@ -8,9 +8,10 @@ import shutil
 import pytest
 import sqlalchemy
 
-from fhir_server.app import create_app
+from fhir_server.app import build_context, create_app
 from fhir_server.settings import Settings
 from fhir_server.storage.database import migrate
+from fhir_server.terminology_publish import publish_index
 from tests.postgres_cluster import PostgresCluster
 
 _numbers = itertools.count()
@@ -22,7 +23,7 @@ def postgres():
     engine = sqlalchemy.create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.exec_driver_sql("CREATE DATABASE fhir_template")
-    migrate(cluster.url("fhir_template"))
+    _initialize(cluster.url("fhir_template"))
     cluster.admin = engine
     yield cluster
     engine.dispose()
@@ -32,8 +33,16 @@ def postgres():
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("sqlite-template") / "fhir.sqlite"
-    migrate(f"sqlite:///{path}")
+    _initialize(f"sqlite:///{path}")
     return path
+
+
+def _initialize(url: str) -> None:
+    """What `fhir-server init-db` does, but the terminology's resources: tests count the resources they write."""
+    migrate(url)
+    context = build_context(Settings(database_url=url, terminology_folder="/nonexistent"))
+    publish_index(context)
+    context.repository.database.dispose()
 
 
 def _fresh_database(request, kind: str, folder):

@@ -21,8 +21,9 @@ def _cli(*args, env):
 
 
 @pytest.fixture
-def environment(database_url):
-    return {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING"}
+def environment(database_url, tmp_path):
+    return {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING",
+            "FHIR_SERVER_TERMINOLOGY_FOLDER": str(tmp_path / "terminology")}
 
 
 def test_init_db_and_load_bundles_idempotently(environment, tmp_path):
@@ -91,11 +92,17 @@ def test_settings_command_lists_variables(environment):
 
 
 def test_load_single_resources_then_reindex(environment, tmp_path):
-    assert _cli("init-db", env=environment).returncode == 0
+    initialized = _cli("init-db", env=environment)
+    assert initialized.returncode == 0
+    # ICD-10 and ORPHAcode CodeSystems, four cohort ValueSets, two ConceptMaps (no KCD loaded)
+    published = initialized.stdout.count("published CodeSystem/") + initialized.stdout.count("published ValueSet/") \
+        + initialized.stdout.count("published ConceptMap/")
+    assert published == 2 + 4 + 2, initialized.stdout
+    assert _cli("init-db", env=environment).stdout.count("published ") == 0, "unchanged: nothing published again"
     kr_core = ROOT / "tests" / "data" / "kr-core"
     loaded = _cli("load", str(kr_core), env=environment)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert loaded.stdout.count(": 201") == len(list(kr_core.glob("*.json")))
     reindexed = _cli("reindex", env=environment)
     assert reindexed.returncode == 0, reindexed.stderr
-    assert reindexed.stdout.strip().endswith(f"{len(list(kr_core.glob('*.json')))} resources reindexed")
+    assert reindexed.stdout.strip().endswith(f"{len(list(kr_core.glob('*.json'))) + published} resources reindexed")

@@ -42,21 +42,34 @@ def operation(name: str, *, definition: str, levels: tuple[str, ...], resource_t
 
 
 def interactions() -> list[Interaction]:
-    """The operations as routable interactions (named ``$name`` for the request seam and audit)."""
-    return [Interaction(f"${declared.name}", method, path, _with_type(declared.handler, declared.resource_type), level)
-            for declared in OPERATIONS for level, path in declared.paths() for method in declared.methods]
+    """The operations as routable interactions (named ``$name`` for the request seam and audit).
+
+    Operations of one name on different types (CodeSystem and ValueSet `$validate-code`) share a route
+    and are told apart by the type in the URL."""
+    routes: dict[tuple[str, str, str], list[Operation]] = {}
+    for declared in OPERATIONS:
+        for level, path in declared.paths():
+            for method in declared.methods:
+                routes.setdefault((method, path, level), []).append(declared)
+    return [Interaction(f"${declared[0].name}", method, path, _by_type(declared), level)
+            for (method, path, level), declared in routes.items()]
 
 
-def _with_type(handler: Callable, resource_type: str | None) -> Callable:
-    """The handler, answering 404 on other types when the operation belongs to one type."""
-    if resource_type is None:
-        return handler
+def _by_type(declared: list[Operation]) -> Callable:
+    """The handler for the type in the URL; 404 on types that have no such operation."""
+    if len(declared) == 1 and declared[0].resource_type is None:
+        return declared[0].handler
+    handlers = {operation.resource_type: operation.handler for operation in declared}
 
     def on_type(request, args, context):
-        if args.get("type") != resource_type:
-            raise NotFound(f"`{args.get('type')}` has no such operation; it is defined on `{resource_type}`.")
+        handler = handlers.get(args.get("type"), handlers.get(None))
+        if handler is None:
+            owners = ", ".join(f"`{kind}`" for kind in handlers)
+            raise NotFound(f"`{args.get('type')}` has no such operation; it is defined on {owners}.")
         return handler(request, args, context)
     return on_type
 
 
-from fhir_server.operations import patient_everything, reindex  # noqa: E402  (they register themselves)
+from fhir_server.operations import (codesystem_lookup, codesystem_subsumes, codesystem_validate_code,  # noqa: E402
+                                    conceptmap_translate, patient_everything, reindex, valueset_expand,
+                                    valueset_validate_code)  # (they register themselves)

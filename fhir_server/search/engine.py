@@ -23,7 +23,7 @@ from fhir_server.search import parameters as search_parameters
 from fhir_server.search import query as search_query
 from fhir_server.search import include as search_include
 from fhir_server.search import results
-from fhir_server.search.backends import sql
+from fhir_server.search.backends import sql, sql_terminology
 from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
@@ -100,6 +100,7 @@ class SearchEngine:
         return results.parse(params, self.registry, is_type, resource_type, self.index.supports)
 
     def count(self, connection: Connection, query: SearchQuery) -> int:
+        sql_terminology.check(connection, query)
         return sql.count(connection, query)
 
     def included(self, connection: Connection, matches: list[StoredVersion], includes: list[results.Include],
@@ -107,12 +108,14 @@ class SearchEngine:
         return search_include.included(_SqlReferences, connection, matches, includes, limit)
 
     def find_ids(self, connection: Connection, query: SearchQuery, limit: int) -> list[str]:
+        sql_terminology.check(connection, query)
         return sql.find_ids(connection, query, limit)
 
     def search(self, connection: Connection, query: SearchQuery, *, sort: list[results.SortKey] = (),
                cursor=None, limit: int) -> list[tuple[StoredVersion, list]]:
         """A page of matches, each with its cursor values (sort values, then id); a backward cursor's
         page comes nearest-first, walking back."""
+        sql_terminology.check(connection, query)
         return sql.search(connection, query, sort=sort, cursor=cursor, limit=limit)
 
 

@@ -184,14 +184,14 @@ class WriteSession:
 
     def flush(self) -> None:
         if self._new_resources:
-            _insert_many(self._connection, resources, self._new_resources)
+            insert_many(self._connection, resources, self._new_resources)
             self._new_resources = []
         if self._new_versions:
-            _insert_many(self._connection, resource_versions, self._new_versions)
+            insert_many(self._connection, resource_versions, self._new_versions)
             self._new_versions = []
         for table, rows in self._new_index_rows.items():
             if rows:
-                _insert_many(self._connection, INDEX_TABLES[table], rows)
+                insert_many(self._connection, INDEX_TABLES[table], rows)
         self._new_index_rows = {}
         unrecorded = self.multiple_values - self._multiple_values_recorded - self._multiple_values_flushed
         if unrecorded:
@@ -351,7 +351,7 @@ def _check_if_match(current: StoredVersion | None, if_match: int | None, resourc
 _insert_statements: dict[tuple, tuple[str, tuple[str, ...] | None]] = {}
 
 
-def _insert_many(connection: Connection, table, rows: list[dict]) -> None:
+def insert_many(connection: Connection, table, rows: list[dict]) -> None:
     """Insert rows with the driver's executemany: SQLAlchemy's per-row parameter processing cost as
     much as the inserts themselves in a large transaction. Rows of one table share their keys."""
     columns = tuple(rows[0])

@@ -136,3 +136,34 @@ multiple_values = Table(
     comment="search parameters for which some resource has had more than one index row: the others' "
             "matches are counted without DISTINCT",
 )
+
+# Terminology the SQL search uses for token `:below`, `:above`, `:in` and `:not-in`, written by
+# `fhir-server init-db` and `load-terminology` from the loaded code systems and cohort value sets.
+terminology_closure = Table(
+    "terminology_closure",
+    metadata,
+    Column("system", String(255), nullable=False),
+    Column("ancestor", String(64), nullable=False),
+    Column("descendant", String(64), nullable=False),
+    PrimaryKeyConstraint("system", "ancestor", "descendant"),
+    Index("ix_terminology_closure_descendant", "system", "descendant", "ancestor"),
+    comment="every (ancestor, descendant) pair of each code system's hierarchy; each code is its own ancestor",
+)
+
+terminology_members = Table(
+    "terminology_members",
+    metadata,
+    Column("value_set", String(255), nullable=False),
+    Column("system", String(255), nullable=False),
+    Column("code", String(64), nullable=False),
+    PrimaryKeyConstraint("value_set", "system", "code"),
+    comment="the expansion of each published value set",
+)
+
+terminology_published = Table(
+    "terminology_published",
+    metadata,
+    Column("name", String(255), primary_key=True, comment="a code system or value set URL, or a resource reference"),
+    Column("kind", String(16), nullable=False, comment="closure, members or resource"),
+    Column("fingerprint", String(255), nullable=False, comment="what was published, to skip an unchanged one"),
+)

@@ -32,14 +32,15 @@ def _condition(node: Node, resource_type: str, outer):
 
 
 def _is_negative(node: Node) -> bool:
-    return isinstance(node, Criterion) and (node.modifier == "not" or (node.modifier == "missing" and node.missing))
+    return isinstance(node, Criterion) and (node.modifier in ("not", "not-in")
+                                            or (node.modifier == "missing" and node.missing))
 
 
 def _positive(node: Criterion) -> Criterion:
-    """`:not` and `:missing=true` select the complement of these matches."""
+    """`:not`, `:not-in` and `:missing=true` select the complement of these matches."""
     if node.modifier == "missing":
         return Criterion(node.code, node.kind, "missing", (), missing=False)
-    return Criterion(node.code, node.kind, None, node.values)
+    return Criterion(node.code, node.kind, "in" if node.modifier == "not-in" else None, node.values)
 
 
 def _matching_ids(node: Node, resource_type: str):

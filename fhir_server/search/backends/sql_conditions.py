@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import and_, func, literal, not_, or_
 
+from fhir_server.search.backends import sql_terminology
 from fhir_server.search.query import Criterion
 from fhir_server.search.types import composite
 from fhir_server.search.types.composite import CompositeValue
@@ -33,6 +34,8 @@ def _string(table, criterion: Criterion, value: str):
 def _token(table, criterion: Criterion, value):
     if criterion.modifier == "text":
         return table.c.text.like(f"{_like_escape(normalize(value))}%", escape="\\")
+    if criterion.modifier in sql_terminology.CONDITIONS:
+        return sql_terminology.CONDITIONS[criterion.modifier](table, value)
     conditions = []
     if value.code is not None:
         conditions.append(table.c.code == value.code)

@@ -1,5 +1,7 @@
 """token parameters (https://hl7.org/fhir/R4/search.html#token): ``code``, ``system|code``, ``|code``,
-``system|``; ``:not``, ``:text`` and ``:of-type`` (``type-system|type-code|value`` of an Identifier)."""
+``system|``; ``:not``, ``:text`` and ``:of-type`` (``type-system|type-code|value`` of an Identifier);
+``:below`` and ``:above`` (``system|code`` and the codes under or over it in the system's hierarchy),
+``:in`` and ``:not-in`` (a value set's canonical URL), answered from the published terminology."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from fhir_server.errors import BadRequest
 from fhir_server.search.types import composite
 from fhir_server.search.types.string import normalize
 
-MODIFIERS = frozenset({"not", "text", "of-type"})
-TERMINOLOGY_MODIFIERS = frozenset({"in", "not-in", "below", "above"})
+HIERARCHY_MODIFIERS = frozenset({"below", "above"})
+VALUE_SET_MODIFIERS = frozenset({"in", "not-in"})
+MODIFIERS = frozenset({"not", "text", "of-type"}) | HIERARCHY_MODIFIERS | VALUE_SET_MODIFIERS
 
 
 @dataclass(frozen=True)
@@ -58,17 +61,17 @@ def of_type(item) -> list[dict]:
 
 
 def parse(raw: str, modifier: str | None, code: str) -> TokenValue | str:
-    if modifier in TERMINOLOGY_MODIFIERS:
-        raise BadRequest(f"Modifier `:{modifier}` of `{code}` needs the terminology service, which is not "
-                         "available yet.", expression=(f"{code}:{modifier}",))
     if modifier not in (None, *MODIFIERS):
         raise BadRequest(f"Modifier `:{modifier}` is not supported for token parameter `{code}`.",
                          expression=(f"{code}:{modifier}",))
-    if modifier == "text":
+    if modifier == "text" or modifier in VALUE_SET_MODIFIERS:
         return raw
     if modifier == "of-type":
         return _of_type(raw, code)
     system, bar, value = _split_bar(raw)
+    if modifier in HIERARCHY_MODIFIERS and not (system and value):
+        raise BadRequest(f"`{code}:{modifier}={raw}` needs `system|code`: a hierarchy belongs to one code system.",
+                         expression=(f"{code}:{modifier}",))
     if not bar:
         return TokenValue(None, value, any_system=True)
     return TokenValue(system or None, value or None)

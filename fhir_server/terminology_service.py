@@ -1,0 +1,110 @@
+"""The loaded terminology as the server uses it: code systems by URL, value set expansions, concept maps.
+
+Loaded on first use (about a second: the ICD-10 classification is parsed then), once per process, from
+the shipped tables plus what `fhir-server load-terminology` put into the terminology folder. The
+operations in ``operations/`` and the publishing in ``terminology_publish.py`` go through it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+from terminology import compose, conceptmaps, registry, valuesets
+from terminology.codesystem import CodeSystem
+from terminology.errors import UnknownSystem, UnknownValueSet
+from terminology.normalize import Normalizer
+
+Member = tuple[str, str]  # (system URL, code)
+
+
+class TerminologyService:
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._loaded: registry.Terminology | None = None
+        self._cohorts: dict[str, list[Member]] = {}
+        self._cohort_sets: dict[str, frozenset[Member]] = {}
+        self._normalizer: Normalizer | None = None
+        self._translator: conceptmaps.Translator | None = None
+
+    @property
+    def terminology(self) -> registry.Terminology:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = registry.load(self.folder if self.folder and self.folder.exists() else None)
+        return self._loaded
+
+    def reload(self) -> None:
+        """Forget what was loaded, e.g. after `load-terminology` wrote new files into the folder."""
+        with self._lock:
+            self._loaded, self._normalizer, self._translator = None, None, None
+            self._cohorts, self._cohort_sets = {}, {}
+
+    def system(self, url: str, version: str | None = None) -> CodeSystem:
+        code_system = self.terminology.system(url)
+        if version and version != code_system.version:
+            raise UnknownSystem(f"Version `{version}` of `{url}` is not loaded; this server has `{code_system.version}`.")
+        return code_system
+
+    @property
+    def normalizer(self) -> Normalizer:
+        if self._normalizer is None:
+            self._normalizer = Normalizer(self.terminology)
+        return self._normalizer
+
+    @property
+    def translator(self) -> conceptmaps.Translator:
+        if self._translator is None:
+            self._translator = conceptmaps.Translator(self.terminology)
+        return self._translator
+
+    def cohort_members(self, url: str) -> list[Member] | None:
+        """The sorted expansion of a cohort value set, or None if ``url`` is not one."""
+        definition = valuesets.by_url(url)
+        if definition is None:
+            return None
+        if definition.url not in self._cohorts:
+            self._cohorts[definition.url] = sorted(definition.members(self.terminology))
+        return self._cohorts[definition.url]
+
+    def expand(self, value_set: dict, stored: Callable[[str], dict | None]) -> list[Member]:
+        """The members of a ValueSet resource: a cohort value set by its URL, any other by its compose.
+
+        ``stored(url)`` finds a ValueSet stored on this server, for composes that name other value sets."""
+        found = self.cohort_members(value_set.get("url", "")) if value_set.get("url") else None
+        if found is not None:
+            return found
+        if not isinstance(value_set.get("compose"), dict):
+            raise UnknownValueSet(f"The value set `{value_set.get('url') or value_set.get('id')}` has no compose "
+                                  "to expand and is not one of this server's cohort value sets.")
+        return compose.evaluate(value_set["compose"], self.system, lambda url: self._by_url(url, stored, ()))
+
+    def membership(self, value_set: dict, stored: Callable[[str], dict | None]) -> frozenset[Member]:
+        """The members of ``value_set`` as a set (kept for the cohort value sets)."""
+        url = value_set.get("url") or ""
+        if url in self._cohort_sets:
+            return self._cohort_sets[url]
+        members = frozenset(self.expand(value_set, stored))
+        if self.cohort_members(url) is not None:
+            self._cohort_sets[url] = members
+        return members
+
+    def _by_url(self, url: str, stored: Callable[[str], dict | None], seen: tuple[str, ...]) -> Iterable[Member]:
+        if url in seen:
+            raise UnknownValueSet(f"The value set `{url}` includes itself.")
+        found = self.cohort_members(url)
+        if found is not None:
+            return found
+        resource = stored(url)
+        if resource is None or not isinstance(resource.get("compose"), dict):
+            raise UnknownValueSet(f"The value set `{url}` is not stored here, or has no compose to expand.")
+        return compose.evaluate(resource["compose"], self.system,
+                                lambda inner: self._by_url(inner, stored, (*seen, url)))
+
+    def display(self, member: Member) -> str | None:
+        code_system = self.terminology.systems.get(member[0])
+        concept = code_system.get(member[1]) if code_system is not None else None
+        return concept.display if concept is not None else None
