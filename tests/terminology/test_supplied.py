@@ -34,8 +34,8 @@ def test_the_korean_rare_disease_list_joins_the_rare_disease_cohort(tmp_path, te
 
 
 def test_an_unknown_kind_or_incomplete_orphadata_is_refused(tmp_path, terminology):
-    with pytest.raises(ValueError, match="Unknown terminology kind `snomed`"):
-        supplied.store(tmp_path, "snomed", [], terminology.icd10)
+    with pytest.raises(ValueError, match="Unknown terminology kind `mesh`"):
+        supplied.store(tmp_path, "mesh", [], terminology.icd10)
     with pytest.raises(ValueError, match="alignments file"):
         supplied.store(tmp_path, "orphadata", [ORPHADATA / "en_product3_212.xml"], terminology.icd10)
 

@@ -5,6 +5,7 @@ import io
 
 import pytest
 
+from terminology import tables
 from terminology.systems import kcd
 
 ROWS = [("C50.9", "상세불명의 유방의 악성 신생물", "Malignant neoplasm of breast, unspecified"),
@@ -21,7 +22,7 @@ def _csv(path, encoding, header=True):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp949"])
 def test_csv_in_either_korean_encoding_gives_codes_names_and_hierarchy(tmp_path, terminology, encoding):
-    system, rejected = kcd.parse(kcd.read_rows(_csv(tmp_path / "kcd.csv", encoding)), terminology.icd10)
+    system, rejected = kcd.parse(tables.read_supplied(_csv(tmp_path / "kcd.csv", encoding)), terminology.icd10)
     assert rejected == []
     concept = system.get("C50.91")
     assert dict(concept.designations) == {"ko": "상세불명 유방의 악성 신생물, 우측",
@@ -33,7 +34,7 @@ def test_csv_in_either_korean_encoding_gives_codes_names_and_hierarchy(tmp_path,
 
 
 def test_headerless_files_take_code_korean_english_in_order(tmp_path, terminology):
-    system, _ = kcd.parse(kcd.read_rows(_csv(tmp_path / "kcd.csv", "utf-8", header=False)), terminology.icd10)
+    system, _ = kcd.parse(tables.read_supplied(_csv(tmp_path / "kcd.csv", "utf-8", header=False)), terminology.icd10)
     assert system.get("K35").display == "Acute appendicitis"
 
 
@@ -45,14 +46,14 @@ def test_excel_files_are_read_like_csv(tmp_path, terminology):
     for row in ROWS:
         sheet.append(list(row))
     workbook.save(tmp_path / "kcd.xlsx")
-    system, rejected = kcd.parse(kcd.read_rows(tmp_path / "kcd.xlsx"), terminology.icd10, edition="9")
+    system, rejected = kcd.parse(tables.read_supplied(tmp_path / "kcd.xlsx"), terminology.icd10, edition="9")
     assert rejected == [] and system.version == "9" and "C50.91" in system
 
 
 def test_rows_that_are_not_codes_are_rejected_with_their_line(tmp_path, terminology):
     path = tmp_path / "kcd.csv"
     path.write_text("코드,한글명,영문명\nC50.9,유방,Breast\n12345,잘못,Wrong\n", encoding="utf-8")
-    system, rejected = kcd.parse(kcd.read_rows(path), terminology.icd10)
+    system, rejected = kcd.parse(tables.read_supplied(path), terminology.icd10)
     assert rejected == ["line 3: `12345` is not a KCD code"] and "C50.9" in system
 
 
