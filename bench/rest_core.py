@@ -41,8 +41,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(database_url: str, port: int) -> subprocess.Popen:
-    environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING"}
+def start_server(database_url: str, port: int, workers: int | None = None) -> subprocess.Popen:
+    environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING",
+                   **({"FHIR_SERVER_WORKERS": str(workers)} if workers else {})}
     subprocess.run([BIN / "fhir-server", "init-db"], env=environment, check=True, capture_output=True)
     server = subprocess.Popen([BIN / "fhir-server", "serve", "--port", str(port)], env=environment,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
