@@ -106,3 +106,20 @@ def test_load_single_resources_then_reindex(environment, tmp_path):
     reindexed = _cli("reindex", env=environment)
     assert reindexed.returncode == 0, reindexed.stderr
     assert reindexed.stdout.strip().endswith(f"{len(list(kr_core.glob('*.json'))) + published} resources reindexed")
+
+
+def test_load_terminology_converts_reports_rejects_and_publishes(environment, tmp_path):
+    source = tmp_path / "kcd.csv"
+    source.write_bytes("코드,한글명,영문명\nC50.91,상세불명 유방의 악성 신생물 우측,Right breast\n5O9,잘못된 코드,Bad\n"
+                       .encode("cp949"))
+    assert _cli("init-db", env=environment).returncode == 0
+    loaded = _cli("load-terminology", "kcd", str(source), env=environment)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "rejected line 3: `5O9` is not a KCD code" in loaded.stderr
+    assert "published closure of http://www.hl7korea.or.kr/CodeSystem/kostat-kcd-8" in loaded.stdout
+    assert "published CodeSystem/kcd (201)" in loaded.stdout
+    assert "published ConceptMap/kcd-to-icd-10 (201)" in loaded.stdout
+    missing = _cli("load-terminology", "loinc", str(tmp_path / "nowhere"), env=environment)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    wrong = _cli("load-terminology", "snomed-ct", str(tmp_path), env=environment)
+    assert wrong.returncode == 2 and "sct2_Concept_Snapshot" in wrong.stderr
