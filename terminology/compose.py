@@ -23,6 +23,7 @@ from terminology.codesystem import CodeSystem
 from terminology.errors import InvalidFilter, UnsupportedFilter
 
 Member = tuple[str, str]  # (system URL, code)
+_NESTED_REPETITION = re.compile(r"\([^)]*[+*}][^)]*\)\s*[+*{]")  # (a+)+: exponential backtracking
 SUPPORTED = {"concept": ("is-a", "descendent-of", "is-not-a", "=", "in", "regex"),
              "display": ("regex", "="), "parent": ("=",), "child": ("=",), "kind": ("=", "in"), "inactive": ("=",)}
 
@@ -75,6 +76,9 @@ def _filter(code_system: CodeSystem, condition: dict) -> Callable[[str], bool]:
     if not isinstance(value, str) or not value:
         raise InvalidFilter(f"The filter `{prop} {op}` needs a value.")
     if op == "regex":
+        if len(value) > 200 or _NESTED_REPETITION.search(value):
+            raise InvalidFilter(f"The filter regex `{value[:50]}` is refused: at most 200 characters and no repeated "
+                                "group that itself repeats (it could run for minutes).")
         try:
             pattern = re.compile(value)
         except re.error as error:

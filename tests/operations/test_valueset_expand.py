@@ -82,6 +82,8 @@ def test_unsupported_filters_bad_regexes_and_unknown_systems_are_clear_errors(cl
     assert outcome["issue"][0]["code"] == "not-supported"
     assert_outcome(_expand_compose(client, {"include": [
         {"system": ICD10, "filter": [{"property": "code", "op": "regex", "value": "C50("}]}]}), 400, "does not compile")
+    assert_outcome(_expand_compose(client, {"include": [
+        {"system": ICD10, "filter": [{"property": "display", "op": "regex", "value": "(a+)+$"}]}]}), 400, "is refused")
     assert_outcome(_expand_compose(client, {"include": [{"system": "http://snomed.info/sct"}]}), 404, "snomed")
     assert_outcome(client.get("/fhir/ValueSet/$expand?url=http://example.org/none"), 404, "no ValueSet")
     assert_outcome(client.get(f"/fhir/ValueSet/$expand?url={CANCERS}&count=-1"), 400, "negative")
