@@ -1,7 +1,8 @@
 """The loaded terminology as the server uses it: code systems by URL, value set expansions, concept maps.
 
-Loaded on first use (about a second: the ICD-10 classification is parsed then), once per process, from
-the shipped tables plus what `fhir-server load-terminology` put into the terminology folder. The
+Loaded on first use (a fraction of a second: the ICD-10 classification is parsed then), once per process
+and folder contents, from the shipped tables plus what `fhir-server load-terminology` put into the
+terminology folder. The
 operations in ``operations/`` and the publishing in ``terminology_publish.py`` go through it.
 """
 
@@ -20,30 +21,49 @@ from terminology.normalize import Normalizer
 Member = tuple[str, str]  # (system URL, code)
 
 
+class _Loaded:
+    """One loaded terminology and what is computed from it, shared by every service of the process that
+    reads the same folder contents (tests build many apps; each would otherwise hold its own copy)."""
+
+    def __init__(self, terminology: registry.Terminology):
+        self.terminology = terminology
+        self.cohorts: dict[str, list[Member]] = {}
+        self.cohort_sets: dict[str, frozenset[Member]] = {}
+        self.normalizer: Normalizer | None = None
+        self.translator: conceptmaps.Translator | None = None
+
+
+_LOADED: dict[tuple, _Loaded] = {}
+_LOCK = threading.Lock()
+
+
+def _signature(folder: Path | None) -> tuple:
+    """The folder and the name, size and time of each file in it: a reload follows `load-terminology`."""
+    if folder is None or not folder.is_dir():
+        return (None,)
+    return (str(folder.resolve()), *sorted((str(path.relative_to(folder)), path.stat().st_size, path.stat().st_mtime_ns)
+                                           for path in folder.rglob("*") if path.is_file()))
+
+
 class TerminologyService:
     def __init__(self, folder: Path | None):
         self.folder = folder
-        self._lock = threading.Lock()
-        self._loaded: registry.Terminology | None = None
-        self._cohorts: dict[str, list[Member]] = {}
-        self._cohort_sets: dict[str, frozenset[Member]] = {}
-        self._normalizer: Normalizer | None = None
-        self._translator: conceptmaps.Translator | None = None
+        self._state: _Loaded | None = None
+
+    @property
+    def _loaded(self) -> _Loaded:
+        if self._state is None:
+            key = _signature(self.folder)
+            with _LOCK:
+                if key not in _LOADED:
+                    _LOADED[key] = _Loaded(registry.load(Path(key[0]) if key[0] else None))
+                    _keep_out_of_garbage_collection()
+                self._state = _LOADED[key]
+        return self._state
 
     @property
     def terminology(self) -> registry.Terminology:
-        if self._loaded is None:
-            with self._lock:
-                if self._loaded is None:
-                    self._loaded = registry.load(self.folder if self.folder and self.folder.exists() else None)
-                    _keep_out_of_garbage_collection()
-        return self._loaded
-
-    def reload(self) -> None:
-        """Forget what was loaded, e.g. after `load-terminology` wrote new files into the folder."""
-        with self._lock:
-            self._loaded, self._normalizer, self._translator = None, None, None
-            self._cohorts, self._cohort_sets = {}, {}
+        return self._loaded.terminology
 
     def system(self, url: str, version: str | None = None) -> CodeSystem:
         code_system = self.terminology.system(url)
@@ -53,25 +73,28 @@ class TerminologyService:
 
     @property
     def normalizer(self) -> Normalizer:
-        if self._normalizer is None:
-            self._normalizer = Normalizer(self.terminology)
-        return self._normalizer
+        loaded = self._loaded
+        if loaded.normalizer is None:
+            loaded.normalizer = Normalizer(loaded.terminology)
+        return loaded.normalizer
 
     @property
     def translator(self) -> conceptmaps.Translator:
-        if self._translator is None:
-            self._translator = conceptmaps.Translator(self.terminology)
-        return self._translator
+        loaded = self._loaded
+        if loaded.translator is None:
+            loaded.translator = conceptmaps.Translator(loaded.terminology)
+        return loaded.translator
 
     def cohort_members(self, url: str) -> list[Member] | None:
         """The sorted expansion of a cohort value set, or None if ``url`` is not one."""
         definition = valuesets.by_url(url)
         if definition is None:
             return None
-        if definition.url not in self._cohorts:
-            self._cohorts[definition.url] = sorted(definition.members(self.terminology))
+        cohorts = self._loaded.cohorts
+        if definition.url not in cohorts:
+            cohorts[definition.url] = sorted(definition.members(self.terminology))
             _keep_out_of_garbage_collection()
-        return self._cohorts[definition.url]
+        return cohorts[definition.url]
 
     def expand(self, value_set: dict, stored: Callable[[str], dict | None]) -> list[Member]:
         """The members of a ValueSet resource: a cohort value set by its URL, any other by its compose.
@@ -87,12 +110,12 @@ class TerminologyService:
 
     def membership(self, value_set: dict, stored: Callable[[str], dict | None]) -> frozenset[Member]:
         """The members of ``value_set`` as a set (kept for the cohort value sets)."""
-        url = value_set.get("url") or ""
-        if url in self._cohort_sets:
-            return self._cohort_sets[url]
+        url, kept = value_set.get("url") or "", self._loaded.cohort_sets
+        if url in kept:
+            return kept[url]
         members = frozenset(self.expand(value_set, stored))
         if self.cohort_members(url) is not None:
-            self._cohort_sets[url] = members
+            kept[url] = members
         return members
 
     def _by_url(self, url: str, stored: Callable[[str], dict | None], seen: tuple[str, ...]) -> Iterable[Member]:

