@@ -51,6 +51,7 @@ class FhirResponse:
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     version: StoredVersion | None = None
+    outcome: str | None = None  # for an update: created, updated or unchanged (repository.CREATED, ...)
 
 
 @dataclass

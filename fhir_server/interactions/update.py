@@ -4,6 +4,7 @@ from fhir_server import http
 from fhir_server.errors import BadRequest, Conflict, PreconditionFailed
 from fhir_server.interactions.conditional import matching_ids
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.storage.repository import CREATED, UNCHANGED, UPDATED
 
 
 def update(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
@@ -43,8 +44,11 @@ def conditional_update(request: FhirRequest, args: dict, context: Context) -> Fh
 
 def _store(request: FhirRequest, transaction: Context, resource: dict, id_: str | None) -> FhirResponse:
     if id_ is None:
-        version, created = transaction.session.create(resource, id_=request.assigned_id), True
+        version, outcome = transaction.session.create(resource, id_=request.assigned_id), CREATED
     else:
-        version, created = transaction.session.update(resource, id_, if_match=http.if_match(request))
-    message = f"{'Created' if created else 'Updated'} `{version.reference}`."
-    return http.write_response(request, 201 if created else 200, version, message)
+        version, outcome = transaction.session.update(resource, id_, if_match=http.if_match(request))
+    message = {CREATED: f"Created `{version.reference}`.", UPDATED: f"Updated `{version.reference}`.",
+               UNCHANGED: f"`{version.reference}` is unchanged: no new version."}[outcome]
+    response = http.write_response(request, 201 if outcome == CREATED else 200, version, message)
+    response.outcome = outcome
+    return response

@@ -162,6 +162,9 @@ class Repository:
         self.multiple_values_recorded.update(session.multiple_values)
 
 
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"  # what an update did
+
+
 class WriteSession:
     """Writes inside one database transaction; every method keeps the version rules of FHIR."""
 
@@ -171,6 +174,7 @@ class WriteSession:
         self._index_rows = index_rows
         self._new_resources: list[dict] = []
         self._new_versions: list[dict] = []
+        self._unflushed: set[tuple[str, str]] = set()  # (type, id) with buffered resource or version rows
         self._new_index_rows: dict[str, list[dict]] = {}
         self._multiple_values_recorded = multiple_values_recorded
         self.multiple_values: set[tuple[str, str, str]] = set()  # (index table, type, param) this session saw
@@ -189,6 +193,7 @@ class WriteSession:
         if self._new_versions:
             insert_many(self._connection, resource_versions, self._new_versions)
             self._new_versions = []
+        self._unflushed.clear()
         for table, rows in self._new_index_rows.items():
             if rows:
                 insert_many(self._connection, INDEX_TABLES[table], rows)
@@ -218,15 +223,19 @@ class WriteSession:
         that does not exist yet has no row to lock.)
         """
         self.lock(f"{resource_type}/{id_}")
-        return current_version(self.connection, resource_type, id_)
+        # Only this resource's own buffered rows can change the answer: flushing for every lookup would
+        # write a bulk load's rows one by one instead of in batches.
+        connection = self.connection if (resource_type, id_) in self._unflushed else self._connection
+        return current_version(connection, resource_type, id_)
 
     def create(self, resource: dict, *, id_: str | None = None) -> StoredVersion:
         """Store a new resource under a fresh server-assigned id (or ``id_``, known to be unused)."""
         return self._insert_first(resource, id_ or new_id(), "POST")
 
     def update(self, resource: dict, id_: str, *, if_match: int | None = None,
-               method: str = "PUT") -> tuple[StoredVersion, bool]:
-        """Store a new version (or the first); returns it and whether the resource was created.
+               method: str = "PUT") -> tuple[StoredVersion, str]:
+        """Store a new version (or the first); returns the current version and what happened to the
+        resource: ``created``, ``updated`` or ``unchanged``.
 
         An update that changes nothing but meta.versionId and meta.lastUpdated keeps the current
         version, as HAPI FHIR does, so reloading the same data is harmless.
@@ -235,17 +244,17 @@ class WriteSession:
         current = self.current(resource_type, id_)
         _check_if_match(current, if_match, resource_type, id_)
         if current is None:
-            return self._insert_first(resource, id_, method), True
+            return self._insert_first(resource, id_, method), CREATED
         now = max(_now_ms(), current.last_updated)
         if not current.deleted:
             unchanged, _ = self._served(resource, id_, current.version_id, method, current.last_updated)
             if unchanged.body == current.body:
-                return current, False
+                return current, UNCHANGED
         version, served = self._served(resource, id_, current.version_id + 1, method, now)
         self._replace_current(version, deleted=False)
         self._forget_index(resource_type, id_)
         self._remember(version, served)
-        return version, current.deleted
+        return version, CREATED if current.deleted else UPDATED
 
     def delete(self, resource_type: str, id_: str, *, if_match: int | None = None) -> StoredVersion | None:
         """Record a deletion version; None when there was nothing to delete."""
@@ -258,6 +267,7 @@ class WriteSession:
         self._replace_current(version, deleted=True)
         self._forget_index(resource_type, id_)
         self._new_versions.append(_version_row(version))
+        self._unflushed.add((resource_type, id_))
         return version
 
     def reindex(self, resource_type: str, ids: list[str]) -> int:
@@ -297,6 +307,7 @@ class WriteSession:
 
     def _remember(self, version: StoredVersion, served: dict) -> None:
         self._new_versions.append(_version_row(version))
+        self._unflushed.add((version.resource_type, version.id))
         self._add_index_rows(version.resource_type, version.id, served)
 
     def _add_index_rows(self, resource_type: str, id_: str, resource: dict) -> None:

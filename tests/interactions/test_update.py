@@ -29,6 +29,8 @@ def test_update_that_changes_nothing_keeps_the_version(client):
     again = put(client, "Patient/same", patient(id="same"))
     assert again.status_code == 200
     assert again.headers["ETag"] == response.headers["ETag"] == 'W/"1"'
+    told = put(client, "Patient/same", patient(id="same"), {"Prefer": "return=OperationOutcome"})
+    assert told.get_json()["issue"][0]["diagnostics"] == "`Patient/same` is unchanged: no new version."
 
 
 def test_update_with_id_differing_from_url_is_409(client):

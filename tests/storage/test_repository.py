@@ -21,11 +21,22 @@ def test_every_version_is_kept_as_served_bytes(repository):
     with repository.write() as session:
         first = session.create({"resourceType": "Patient", "gender": "male"})
     with repository.write() as session:
-        second, created = session.update({"resourceType": "Patient", "id": first.id, "gender": "female"}, first.id)
-    assert not created and second.version_id == 2
+        second, outcome = session.update({"resourceType": "Patient", "id": first.id, "gender": "female"}, first.id)
+    assert outcome == "updated" and second.version_id == 2
     assert repository.vread("Patient", first.id, 1).body == first.body
     assert repository.read("Patient", first.id).body == second.body
     assert b'"versionId":"2"' in second.body
+
+
+def test_an_update_that_changes_nothing_keeps_the_version_and_says_so(repository):
+    with repository.write() as session:
+        first = session.create({"resourceType": "Patient", "gender": "male"})
+    with repository.write() as session:
+        same, outcome = session.update({"resourceType": "Patient", "id": first.id, "gender": "male"}, first.id)
+    assert outcome == "unchanged" and same.version_id == 1 and same.body == first.body
+    with repository.write() as session:
+        _, outcome = session.update({"resourceType": "Patient", "id": "new-one"}, "new-one")
+    assert outcome == "created"
 
 
 def test_a_failed_transaction_writes_nothing(repository):
