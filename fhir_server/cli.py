@@ -10,6 +10,8 @@ from pathlib import Path
 from fhir_server.settings import Settings, describe
 from terminology import supplied
 
+IMPORT_FORMATS = ("tabular",)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 clinical data server")
@@ -32,6 +34,16 @@ def main(argv: list[str] | None = None) -> int:
 
     load = commands.add_parser("load", help="load batch or transaction Bundle JSON files, or single resources")
     load.add_argument("paths", nargs="+", type=Path, help="JSON files or folders of them")
+
+    import_ = commands.add_parser(
+        "import", help="map a hospital export to FHIR and load it: exit 0 if every record loaded, 1 if some were "
+                       "rejected (the others loaded), 2 for a usage error or an unreadable source")
+    import_.add_argument("format", choices=IMPORT_FORMATS, help="what the source is")
+    import_.add_argument("path", type=Path, help="the source: a folder of tables (tabular)")
+    import_.add_argument("--spec", help="tabular: a mapping spec file (YAML or JSON) or a shipped one: "
+                                        "synthea-csv, korean-hospital")
+    import_.add_argument("--dry-run", action="store_true", help="map and validate, store nothing")
+    import_.add_argument("--rejects", type=Path, help="write each rejected record (NDJSON: source, field, reason) here")
 
     reindex = commands.add_parser("reindex", help="rebuild the search index of stored resources, e.g. after "
                                                   "storing SearchParameters")
@@ -63,12 +75,49 @@ def main(argv: list[str] | None = None) -> int:
         from fhir_server.loading import load_bundles
 
         return 0 if load_bundles(settings, args.paths) else 1
+    elif args.command == "import":
+        return _import(settings, args)
     elif args.command == "reindex":
         return _reindex(settings, args.resource_type)
     elif args.command == "settings":
         for variable, default, help_text in describe():
             print(f"{variable} (default {default!r})\n    {help_text}")
     return 0
+
+
+def _import(settings: Settings, args) -> int:
+    from tqdm import tqdm
+
+    from fhir_server.app import build_context
+    from fhir_server.importing import Importer, UnreadableSource, open_source
+
+    context = build_context(settings)
+    try:
+        source = open_source(args.format, args.path, args.spec, context.terminology.normalizer)
+    except UnreadableSource as error:
+        print(f"cannot import: {error}", file=sys.stderr)
+        context.repository.database.dispose()
+        return 2
+    rejects = args.rejects.open("w", encoding="utf-8") if args.rejects else None
+    bar = tqdm(total=source.expected, unit=" records", file=sys.stderr, disable=None, dynamic_ncols=True)
+    importer = Importer(context, rejects=rejects, dry_run=args.dry_run, base_url=settings.base_url)
+
+    def progress(summary) -> None:
+        bar.update(summary.read - bar.n)
+        bar.set_postfix(rejected=summary.rejected, refresh=False)
+
+    try:
+        summary = importer.run(source.results, progress)
+    finally:
+        bar.close()
+        if rejects:
+            rejects.close()
+        context.repository.database.dispose()
+    print(("dry run: " if args.dry_run else "") + summary.line())
+    if summary.rejected:
+        print(f"{summary.rejected} records rejected" + (f"; see {args.rejects}" if args.rejects else
+                                                        "; name a --rejects file to see why"), file=sys.stderr)
+    return 1 if summary.rejected else 0
 
 
 def _reindex(settings: Settings, resource_type: str | None) -> int:

@@ -54,6 +54,11 @@ class Normalizer:
         self._resolved: dict[tuple[str, str | None], tuple] = {}  # by the code upper-cased and trimmed
         self._by_code: dict[tuple[str, str], tuple] = {}  # by (system, existing code)
 
+    @staticmethod
+    def handles(system: str | None) -> bool:
+        """Whether ``system`` is one normalize knows (None: any of them); other systems' codes pass unchanged."""
+        return system in (None, icd10.URL, kcd.URL, orphanet.URL, *kcd.EDITION_URLS.values())
+
     def normalize(self, source: str, system: str | None = None) -> Normalized:
         key = (source, system)
         found = self._cache.get(key)
@@ -85,7 +90,7 @@ class Normalizer:
         orpha = _ORPHA.match(text.replace(" ", "")) if text.startswith("ORPHA") else None
         if orpha or system == orphanet.URL:
             return self._orphanet(orpha.group(1) if orpha else text)
-        if system is not None and system not in (icd10.URL, kcd.URL, *kcd.EDITION_URLS.values()):
+        if not self.handles(system):
             return "unrecognized", (), (), (f"the system `{system}` is not one normalize knows",)
         notes = []
         marked = text.translate(_MARKS)
@@ -95,6 +100,9 @@ class Normalizer:
         stripped = compact[:3] + compact[3:].rstrip(_FILLER)
         if stripped != compact:
             notes.append(f"trailing filler `{compact[len(stripped):]}` removed")
+        if system not in (None, icd10.URL) and self.terminology.kcd is None:
+            # KCD specializes ICD-10: without the KCD list loaded, its codes are checked against ICD-10.
+            notes.append("KCD is not loaded: checked against ICD-10")
         status, codings, cohorts, more = self._resolve(text, stripped, system)
         return status, codings, cohorts, (*notes, *more)
 
@@ -119,8 +127,8 @@ class Normalizer:
 
     def _systems(self, system: str | None) -> list[tuple[str, CodeSystem]]:
         terminology = self.terminology
-        if system is not None and system != icd10.URL:
-            return [(kcd.URL, terminology.kcd)] if terminology.kcd is not None else []
+        if system is not None and system != icd10.URL and terminology.kcd is not None:
+            return [(kcd.URL, terminology.kcd)]
         found = [(icd10.URL, terminology.icd10)]
         if terminology.kcd is not None:
             found.append((kcd.URL, terminology.kcd))

@@ -12,6 +12,8 @@ from fhir_server.app import build_context, create_app
 from fhir_server.settings import Settings
 from fhir_server.storage.database import migrate
 from fhir_server.terminology_publish import publish_index
+from terminology import registry
+from terminology.normalize import Normalizer
 from tests.postgres_cluster import PostgresCluster
 
 _numbers = itertools.count()
@@ -88,3 +90,14 @@ def app(settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def terminology():
+    """The shipped terminology (ICD-10, Orphanet, copayment rules), without anything a deployer loads."""
+    return registry.load()
+
+
+@pytest.fixture(scope="session")
+def normalizer(terminology):
+    return Normalizer(terminology)

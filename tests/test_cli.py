@@ -1,7 +1,8 @@
-"""The `fhir-server` command: init-db, load and serve, run as a user would."""
+"""The `fhir-server` command: init-db, load, import and serve, run as a user would."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -123,3 +124,29 @@ def test_load_terminology_converts_reports_rejects_and_publishes(environment, tm
     assert missing.returncode == 2 and "no such file" in missing.stderr
     wrong = _cli("load-terminology", "snomed-ct", str(tmp_path), env=environment)
     assert wrong.returncode == 2 and "sct2_Concept_Snapshot" in wrong.stderr
+
+
+def test_import_exits_0_1_or_2_and_writes_the_rejects(environment, tmp_path):
+    golden = ROOT / "tests" / "data" / "mappers" / "korean-hospital"
+    assert _cli("init-db", env=environment).returncode == 0
+    clean = _cli("import", "tabular", str(golden), "--spec", "korean-hospital", env=environment)
+    assert clean.returncode == 0, clean.stderr
+    assert "read 10, mapped 10, rejected 0; resources created 10, updated 0, unchanged 0" in clean.stdout
+    export = tmp_path / "export"
+    shutil.copytree(golden, export)
+    (export / "patients.csv").write_bytes((golden / "patients.csv").read_bytes() + "00000002,이도윤,남,19680230,,,,\r\n"
+                                          .encode("cp949"))
+    rejects = tmp_path / "rejects.ndjson"
+    partial = _cli("import", "tabular", str(export), "--spec", "korean-hospital", "--rejects", str(rejects),
+                   env=environment)
+    assert partial.returncode == 1, partial.stderr
+    assert "read 11, mapped 10, rejected 1; resources created 0, updated 0, unchanged 10" in partial.stdout
+    assert json.loads(rejects.read_text(encoding="utf-8")) == {
+        "source": {"file": "patients.csv", "line": 3}, "field": "생년월일",
+        "reason": "`19680230` is not a date in the format `%Y%m%d`"}
+    unusable = _cli("import", "tabular", str(tmp_path / "nowhere"), "--spec", "korean-hospital", env=environment)
+    assert unusable.returncode == 2 and "is not a folder" in unusable.stderr and "Traceback" not in unusable.stderr
+    bad_spec = tmp_path / "bad.yaml"
+    bad_spec.write_text("name: x\nsource_system: urn:a:b\ntables: []\n")
+    refused = _cli("import", "tabular", str(export), "--spec", str(bad_spec), env=environment)
+    assert refused.returncode == 2 and "bad.yaml line 3: tables: Shorter than minimum length 1." in refused.stderr

@@ -84,3 +84,10 @@ def test_kcd_only_codes_carry_their_icd10_parent(tmp_path):
     assert BASE + "all-cancers" in result.cohorts
     # without KCD the same string is an over-long ICD-10 code
     assert Normalizer(base).normalize("C5091").status == "truncated"
+
+
+def test_kcd_codes_are_checked_against_icd10_while_kcd_is_not_loaded(normalizer):
+    result = normalizer.normalize("C509", kcd.URL)
+    assert result.recognized
+    assert [(coding.system, coding.code) for coding in result.codings] == [(ICD10, "C50.9")]
+    assert "KCD is not loaded: checked against ICD-10" in result.notes

@@ -1,0 +1,170 @@
+"""Loading what a mapper made: each resource validated (fhir.resources, as every write), then written in
+batches through the pipeline as PUTs with the mapper's deterministic ids, so importing an export twice
+creates nothing new and a changed record becomes a new version.
+
+Every source record is counted once: read = mapped + rejected. A record whose resource fails validation
+is rejected with the element path and the validator's message; the rejects go to an NDJSON file with
+their source (file, line, part), field and reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import IO, Callable, Iterable
+
+from werkzeug.datastructures import Headers
+
+from fhir_server import resources
+from fhir_server.errors import FhirError
+from fhir_server.pipeline import Context, FhirRequest
+from fhir_server.storage.repository import CREATED, UNCHANGED, UPDATED
+from mappers.base import Mapped, Rejected, Result
+
+_HEADERS = Headers({"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
+
+
+@dataclass
+class Summary:
+    read: int = 0
+    mapped: int = 0
+    rejected: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    resource_types: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return dict(self.__dict__)
+
+    def line(self) -> str:
+        return (f"read {self.read}, mapped {self.mapped}, rejected {self.rejected}; resources created "
+                f"{self.created}, updated {self.updated}, unchanged {self.unchanged}")
+
+
+class Importer:
+    def __init__(self, context: Context, *, rejects: IO[str] | None = None, dry_run: bool = False,
+                 batch_size: int = 500, base_url: str = ""):
+        self.context = context
+        self.rejects = rejects
+        self.dry_run = dry_run
+        self.batch_size = batch_size
+        self.base_url = base_url
+        self.summary = Summary()
+
+    def run(self, results: Iterable[Result], progress: Callable[[Summary], None] | None = None) -> Summary:
+        batch: list[Mapped] = []
+        resource_count = 0
+        for result in results:
+            self.summary.read += 1
+            valid = self._validated(result)
+            if valid is not None:
+                batch.append(valid)
+                resource_count += len(valid.resources)
+            if resource_count >= self.batch_size:
+                self._write(batch)
+                batch, resource_count = [], 0
+                if progress:
+                    progress(self.summary)
+        self._write(batch)
+        if progress:
+            progress(self.summary)
+        return self.summary
+
+    def _validated(self, result: Result) -> Mapped | None:
+        if isinstance(result, Rejected):
+            self._reject(result)
+            return None
+        for resource in result.resources:
+            try:
+                resources.validate(resource)
+            except FhirError as error:
+                paths = [path for issue in error.issues for path in issue.expression]
+                self._reject(Rejected(result.source, f"invalid {resource.get('resourceType')}: {error.message}",
+                                      paths[0] if paths else None))
+                return None
+        return result
+
+    def _write(self, batch: list[Mapped]) -> None:
+        if not batch:
+            return
+        if self.dry_run:
+            for record in batch:
+                self._count(record, [None] * len(record.resources))
+            return
+        try:
+            with self.context.transaction() as transaction:
+                outcomes = [[self._put(transaction, resource) for resource in record.resources] for record in batch]
+        except FhirError:
+            # A record failed at write time: load each on its own, so only that one is rejected.
+            for record in batch:
+                self._write_one(record)
+            return
+        for record, record_outcomes in zip(batch, outcomes):
+            self._count(record, record_outcomes)
+
+    def _write_one(self, record: Mapped) -> None:
+        try:
+            with self.context.transaction() as transaction:
+                outcomes = [self._put(transaction, resource) for resource in record.resources]
+        except FhirError as error:
+            self._reject(Rejected(record.source, f"not stored: {error.message}"))
+            return
+        self._count(record, outcomes)
+
+    def _put(self, transaction: Context, resource: dict) -> str:
+        path = f"{resource['resourceType']}/{resource['id']}"
+        request = FhirRequest("PUT", path, headers=_HEADERS, base_url=self.base_url, resource=resource,
+                              validated=True)
+        return self.context.pipeline.handle(request, transaction).outcome
+
+    def _count(self, record: Mapped, outcomes: list[str | None]) -> None:
+        summary = self.summary
+        summary.mapped += 1
+        for resource, outcome in zip(record.resources, outcomes):
+            resource_type = resource["resourceType"]
+            summary.resource_types[resource_type] = summary.resource_types.get(resource_type, 0) + 1
+            summary.created += outcome == CREATED
+            summary.updated += outcome == UPDATED
+            summary.unchanged += outcome == UNCHANGED
+
+    def _reject(self, rejected: Rejected) -> None:
+        self.summary.rejected += 1
+        if self.rejects is not None:
+            self.rejects.write(json.dumps(rejected.as_json(), ensure_ascii=False) + "\n")
+
+
+class UnreadableSource(ValueError):
+    """The source or its spec cannot be used at all (exit status 2): nothing is loaded."""
+
+
+@dataclass
+class Source:
+    """A mapper's results over a source, and how many records it holds (for the progress bar), if known."""
+
+    results: Iterable[Result]
+    expected: int | None = None
+
+
+def open_source(format_: str, path, spec: str | None, normalizer) -> Source:
+    """The results of mapping ``path`` in ``format_``; raises UnreadableSource before anything is read."""
+    from pathlib import Path
+
+    from mappers.tabular import spec as tabular_spec
+    from mappers.tabular.mapper import TabularMapper
+    from mappers.tabular.reader import SourceError
+
+    path = Path(path)
+    if format_ == "tabular":
+        if spec is None:
+            raise UnreadableSource("`tabular` needs --spec: a spec file, or synthea-csv or korean-hospital")
+        spec_path = Path(spec) if Path(spec).suffix in (".yaml", ".yml", ".json") else tabular_spec.builtin(spec)
+        if not spec_path.is_file():
+            raise UnreadableSource(f"no spec file `{spec}`")
+        try:
+            mapper = TabularMapper(tabular_spec.load(spec_path), normalizer)
+            expected = mapper.check_folder(path)
+        except (tabular_spec.SpecError, SourceError) as error:
+            raise UnreadableSource(str(error)) from None
+        return Source(mapper.map_folder(path), expected)
+    raise UnreadableSource(f"unknown format `{format_}`")

@@ -1,0 +1,132 @@
+"""Importing a hospital export into a real database, then finding it through the FHIR API: every record is
+counted (read = mapped + rejected), ids are stable across imports, and expectations are counted by brute
+force over the source files."""
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fhir_server.app import create_app
+from fhir_server.importing import Importer, UnreadableSource, open_source
+from fhir_server.settings import Settings
+from mappers.tabular import spec
+
+SAMPLES = Path(spec.__file__).parent / "samples"
+GOLDEN = Path(__file__).parent / "data" / "mappers"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(Settings(database_url=database_url, terminology_folder=str(tmp_path / "terminology")))
+    yield app
+    app.extensions["fhir"].repository.database.dispose()
+
+
+def _import(app, folder, spec_name="korean-hospital", **options):
+    context = app.extensions["fhir"]
+    rejects = io.StringIO()
+    source = open_source("tabular", folder, spec_name, context.terminology.normalizer)
+    summary = Importer(context, rejects=rejects, **options).run(source.results)
+    return summary, [json.loads(line) for line in rejects.getvalue().splitlines()]
+
+
+def _total(client, query: str) -> int:
+    response = client.get(f"/fhir/{query}{'&' if '?' in query else '?'}_summary=count")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["total"]
+
+
+def _rows(folder: Path, name: str, encoding="cp949") -> list[dict]:
+    return list(csv.DictReader(io.StringIO((folder / name).read_bytes().decode(encoding))))
+
+
+def test_an_import_is_found_by_search_as_the_source_holds_it(app):
+    folder = SAMPLES / "korean-hospital"
+    summary, rejects = _import(app, folder)
+    rows = {name: _rows(folder, name) for name in
+            ("patients.csv", "visits.csv", "diagnoses.csv", "labs.csv", "prescriptions.csv", "procedures.csv",
+             "allergies.csv")}
+    assert rejects == []
+    assert summary.read == summary.mapped == summary.created == sum(len(found) for found in rows.values())
+    client = app.test_client()
+    assert _total(client, "Patient") == len(rows["patients.csv"])
+    assert _total(client, "Encounter?class=IMP") == sum(row["내원구분"] == "입원" for row in rows["visits.csv"])
+    # However the EMR spelled them, breast cancer codes are found under ICD-10 C50.
+    spelled = [row["진단코드"].strip().upper().replace(".", "").rstrip("-") for row in rows["diagnoses.csv"]]
+    assert _total(client, f"Condition?code:below={ICD10}|C50") == sum(code.startswith("C50") for code in spelled) > 0
+    assert _total(client, "Observation?code=http://loinc.org|4548-4") == sum(
+        row["LOINC"] == "4548-4" for row in rows["labs.csv"])
+    assert _total(client, "Observation?value-string=양성") == sum(row["결과"] == "양성" for row in rows["labs.csv"]) > 0
+    first = rows["patients.csv"][0]
+    bundle = client.get(f"/fhir/Patient?identifier=http://hospital.example.kr/registration-number|{first['등록번호']}"
+                        "&_revinclude=Condition:subject").get_json()
+    conditions = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"]
+    assert len(conditions) == sum(row["등록번호"] == first["등록번호"] for row in rows["diagnoses.csv"])
+
+
+def test_importing_again_creates_nothing_and_a_changed_row_is_a_new_version(app, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(GOLDEN / "korean-hospital", folder)
+    first, _ = _import(app, folder)
+    assert (first.created, first.updated, first.unchanged) == (10, 0, 0)
+    again, _ = _import(app, folder)
+    assert (again.read, again.created, again.updated, again.unchanged) == (10, 0, 0, 10)
+    labs = (folder / "labs.csv").read_bytes().decode("cp949").replace(",7.20,", ",7.40,")
+    (folder / "labs.csv").write_bytes(labs.encode("cp949"))
+    changed, _ = _import(app, folder)
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 9)
+    client = app.test_client()
+    [entry] = client.get("/fhir/Observation?code=http://loinc.org|4548-4").get_json()["entry"]
+    assert entry["resource"]["valueQuantity"]["value"] == 7.4 and entry["resource"]["meta"]["versionId"] == "2"
+
+
+def test_rejected_records_are_reported_with_their_source_and_not_stored(app, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(GOLDEN / "korean-hospital", folder)
+    (folder / "allergies.csv").write_bytes((
+        "등록번호,알레르기코드,원인물질,알레르기구분,반응,중증도,등록일자\r\n"
+        "00000001,DRUG-PCN,페니실린,약물,두드러기,중등증,20240305\r\n"
+        "00000001,DRUG  ASA,아스피린,약물,두드러기,중증,20240305\r\n"      # a code with a double space: not a FHIR code
+        "00000001,FOOD-SHF,갑각류,음식,두드러기,심함,20240305\r\n").encode("cp949"))  # 심함 is not in the map
+    summary, rejects = _import(app, folder)
+    assert (summary.read, summary.mapped, summary.rejected) == (12, 10, 2)
+    assert summary.read == summary.mapped + summary.rejected
+    assert rejects[0]["source"] == {"file": "allergies.csv", "line": 3}
+    assert rejects[0]["reason"].startswith("invalid AllergyIntolerance: ")
+    assert rejects[0]["field"].startswith("AllergyIntolerance.code.coding[0].code")
+    assert rejects[1] == {"source": {"file": "allergies.csv", "line": 4}, "field": "중증도",
+                          "reason": "`심함` is not in the spec's map for `reaction.severity` (line 98): add it, or "
+                                    "correct the cell"}
+    assert _total(app.test_client(), "AllergyIntolerance") == 1
+
+
+def test_a_dry_run_maps_and_validates_but_stores_nothing(app):
+    summary, _ = _import(app, GOLDEN / "korean-hospital", dry_run=True)
+    assert (summary.read, summary.mapped, summary.created) == (10, 10, 0)
+    assert _total(app.test_client(), "Patient") == 0
+
+
+def test_the_synthea_export_loads_whole(app):
+    summary, rejects = _import(app, SAMPLES / "synthea-csv", "synthea-csv")
+    assert rejects == [] and summary.read == summary.created
+    rows = _rows(SAMPLES / "synthea-csv", "conditions.csv", "utf-8")
+    client = app.test_client()
+    assert _total(client, "Condition") == len(rows)
+    assert _total(client, "Condition?code=http://snomed.info/sct|195662009") == sum(
+        row["CODE"] == "195662009" for row in rows) > 0  # acute viral pharyngitis
+
+
+@pytest.mark.parametrize("spec_name, folder, message", [
+    (None, SAMPLES / "synthea-csv", "needs --spec"),
+    ("no-such-spec", SAMPLES / "synthea-csv", "no spec file"),
+    ("synthea-csv", GOLDEN / "korean-hospital", "cannot read encounters.csv"),
+    ("synthea-csv", Path("/nonexistent"), "is not a folder"),
+])
+def test_an_unusable_source_is_refused_before_anything_is_read(app, spec_name, folder, message):
+    with pytest.raises(UnreadableSource, match=message):
+        _import(app, folder, spec_name)
