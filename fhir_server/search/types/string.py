@@ -3,6 +3,7 @@ starts-with by default, ``:exact`` and ``:contains``."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from fhir_server.errors import BadRequest
@@ -13,8 +14,11 @@ _PARTS = ("text", "family", "given", "prefix", "suffix", "line", "city", "distri
           "country", "value")
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalize(text: str) -> str:
-    """Lower case without accents; Hangul and other scripts are kept whole (NFC after dropping marks)."""
+    """Lower case without accents; Hangul and other scripts are kept whole (NFC after dropping marks).
+
+    Cached: indexing repeats the same displays (a code's display, a unit) across millions of resources."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(character for character in decomposed if not unicodedata.combining(character))
     return unicodedata.normalize("NFC", stripped).casefold()
