@@ -8,14 +8,22 @@ whole export:
 - import: map, validate and load into a fresh SQLite database through the pipeline, batched
   (`fhir-server import`), and again for the second, unchanged import.
 
-    python bench/mappers.py [--patients 4000]
+For OMOP it writes --omop-copies copies of the shipped Synthea27 CDM (23,000 rows each; ids shifted per copy)
+as CSV files and times map and import.
+
+For VCF it writes a synthetic annotated file of --variants lines for two samples (linked to two of the
+imported patients by registration number), every sample carrying every variant, and times the same stages.
+
+    python bench/mappers.py [--patients 4000] [--omop-copies 5] [--variants 50000]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import platform
+import random
 import sys
 import tempfile
 import time
@@ -24,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fhir_server import resources  # noqa: E402
 from fhir_server.app import build_context  # noqa: E402
-from fhir_server.importing import Importer, open_source  # noqa: E402
+from fhir_server.import_sources import Options, open_source  # noqa: E402
+from fhir_server.importing import Importer  # noqa: E402
 from fhir_server.settings import Settings  # noqa: E402
 from fhir_server.storage.database import migrate  # noqa: E402
 from korean_export import write  # noqa: E402
@@ -38,9 +47,57 @@ def _timed(label: str, records: int, run) -> None:
           + (f"   ({result})" if result else ""))
 
 
+def write_vcf(path: Path, variants: int, seed: int = 3) -> None:
+    """An annotated VCF 4.2 for two samples, as a sequencing pipeline writes one (snpEff ANN, AD, DP)."""
+    r = random.Random(seed)
+    genes = ["BRCA1", "BRCA2", "TP53", "EGFR", "KRAS", "APC", "MLH1", "PTEN"]
+    with path.open("w") as out:
+        out.write("##fileformat=VCFv4.2\n##reference=GRCh38\n"
+                  '##INFO=<ID=ANN,Number=.,Type=String,Description="Functional annotations">\n'
+                  "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\tS2\n")
+        position = 10_000
+        for number in range(variants):
+            position += r.randint(50, 5000)
+            reference, alternate = r.sample("ACGT", 2)
+            gene = r.choice(genes)
+            depth = r.randint(20, 200)
+            alt_depth = r.randint(5, depth)
+            call = f"{r.choice(['0/1', '1/1'])}:{depth}:{depth - alt_depth},{alt_depth}"
+            out.write(f"chr{number % 22 + 1}\t{position}\trs{number + 1000}\t{reference}\t{alternate}\t"
+                      f"{r.randint(30, 900)}\tPASS\tANN={alternate}|missense_variant|MODERATE|{gene}|ENSG1|"
+                      f"transcript|NM_{number:06d}.1|protein_coding|1/1|c.{number % 900 + 1}{reference}>{alternate}|"
+                      f"p.Gly{number % 300 + 1}Asp\tGT:DP:AD\t{call}\t{call}\n")
+
+
+OMOP_SAMPLE = Path(__file__).resolve().parent.parent / "mappers" / "omop" / "samples" / "synthea27"
+_NOT_SHIFTED = ("provider_id", "care_site_id", "location_id", "visit_detail_id")
+
+
+def write_omop(folder: Path, copies: int) -> int:
+    """``copies`` copies of the sample CDM, every key and reference shifted by a million per copy."""
+    folder.mkdir()
+    rows = 0
+    for path in OMOP_SAMPLE.glob("*.csv"):
+        with path.open(newline="") as source, (folder / path.name).open("w", newline="") as target:
+            reader, writer = csv.reader(source), csv.writer(target)
+            header = next(reader)
+            writer.writerow(header)
+            shifted = [index for index, column in enumerate(header) if column.endswith("_id")
+                       and not column.endswith("concept_id") and column not in _NOT_SHIFTED]
+            original = list(reader)
+            for copy in range(1 if path.stem == "CONCEPT" else copies):
+                for row in original:
+                    writer.writerow([str(int(value) + copy * 1_000_000) if index in shifted and value.isdigit()
+                                     else value for index, value in enumerate(row)])
+                    rows += path.stem != "CONCEPT"
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=4000)
+    parser.add_argument("--variants", type=int, default=50_000, help="VCF lines; two samples each")
+    parser.add_argument("--omop-copies", type=int, default=5, help="copies of the 23,000-row sample CDM")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as folder:
@@ -56,25 +113,54 @@ def main() -> None:
         normalizer = context.terminology.normalizer
         normalizer.normalize("C50.9")  # load the terminology before timing
 
+        def results():
+            return open_source("tabular", export, context, Options(spec="korean-hospital")).results
+
         def map_only():
-            return f"{sum(1 for _ in open_source('tabular', export, 'korean-hospital', normalizer).results)} results"
+            return f"{sum(1 for _ in results())} results"
 
         def map_and_validate():
             count = 0
-            for result in open_source("tabular", export, "korean-hospital", normalizer).results:
+            for result in results():
                 for resource in getattr(result, "resources", ()):
                     resources.validate(resource)
                     count += 1
             return f"{count} resources"
 
         def load():
-            summary = Importer(context).run(open_source("tabular", export, "korean-hospital", normalizer).results)
+            summary = Importer(context).run(results())
             return summary.line()
 
         _timed("map", rows, map_only)
         _timed("map + validate", rows, map_and_validate)
         _timed("import (SQLite, new)", rows, load)
         _timed("import (SQLite, unchanged)", rows, load)
+
+        cdm = folder / "cdm"
+        rows = write_omop(cdm, args.omop_copies)
+        print(f"omop: {args.omop_copies} copies of the Synthea27 CDM as CSV, {rows} rows")
+
+        def omop_results():
+            return open_source("omop", cdm, context).results
+
+        _timed("map", rows, lambda: f"{sum(1 for _ in omop_results())} results")
+        _timed("import (SQLite, new)", rows, lambda: Importer(context).run(omop_results()).line())
+
+        vcf, samples = folder / "bench.vcf", folder / "samples.csv"
+        write_vcf(vcf, args.variants)
+        samples.write_text("sample,patient\nS1,http://hospital.example.kr/registration-number|11000001\n"
+                           "S2,http://hospital.example.kr/registration-number|11000002\n")
+        calls = 2 * args.variants
+        print(f"vcf: {args.variants} annotated variant lines, two samples: {calls} calls "
+              f"({vcf.stat().st_size / 1e6:.1f} MB)")
+        options = Options(samples=str(samples))
+
+        def vcf_results():
+            return open_source("vcf", vcf, context, options).results
+
+        _timed("map", calls, lambda: f"{sum(1 for _ in vcf_results())} results")
+        _timed("import (SQLite, new)", calls, lambda: Importer(context).run(vcf_results()).line())
+        _timed("import (SQLite, unchanged)", calls, lambda: Importer(context).run(vcf_results()).line())
         context.repository.database.dispose()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from fhir_server.settings import Settings, describe
 from terminology import supplied
 
-IMPORT_FORMATS = ("tabular",)
+IMPORT_FORMATS = ("tabular", "omop", "vcf")  # fhir_server.import_sources.FORMATS, without importing the server here
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,9 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         "import", help="map a hospital export to FHIR and load it: exit 0 if every record loaded, 1 if some were "
                        "rejected (the others loaded), 2 for a usage error or an unreadable source")
     import_.add_argument("format", choices=IMPORT_FORMATS, help="what the source is")
-    import_.add_argument("path", type=Path, help="the source: a folder of tables (tabular)")
+    import_.add_argument("path", help="the source: a folder of tables (tabular), a folder of CDM CSV files or a "
+                                      "database URL (omop), a .vcf or .vcf.gz file (vcf)")
     import_.add_argument("--spec", help="tabular: a mapping spec file (YAML or JSON) or a shipped one: "
                                         "synthea-csv, korean-hospital")
+    import_.add_argument("--samples", help="vcf: CSV with the columns sample and patient (Patient/id, or an "
+                                           "identifier system|value of an imported patient)")
+    import_.add_argument("--build", choices=("GRCh37", "GRCh38"), help="vcf: the genome build, if the header "
+                                                                         "does not name it")
+    import_.add_argument("--source-system", help="omop, vcf: a URL naming the source (default urn:fhir-server:omop "
+                                                 "or urn:fhir-server:vcf); it namespaces the resource ids")
     import_.add_argument("--dry-run", action="store_true", help="map and validate, store nothing")
     import_.add_argument("--rejects", type=Path, help="write each rejected record (NDJSON: source, field, reason) here")
 
@@ -89,11 +96,13 @@ def _import(settings: Settings, args) -> int:
     from tqdm import tqdm
 
     from fhir_server.app import build_context
-    from fhir_server.importing import Importer, UnreadableSource, open_source
+    from fhir_server.import_sources import Options, UnreadableSource, open_source
+    from fhir_server.importing import Importer
 
     context = build_context(settings)
+    options = Options(spec=args.spec, samples=args.samples, build=args.build, source_system=args.source_system)
     try:
-        source = open_source(args.format, args.path, args.spec, context.terminology.normalizer)
+        source = open_source(args.format, args.path, context, options)
     except UnreadableSource as error:
         print(f"cannot import: {error}", file=sys.stderr)
         context.repository.database.dispose()

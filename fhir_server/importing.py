@@ -133,38 +133,3 @@ class Importer:
         if self.rejects is not None:
             self.rejects.write(json.dumps(rejected.as_json(), ensure_ascii=False) + "\n")
 
-
-class UnreadableSource(ValueError):
-    """The source or its spec cannot be used at all (exit status 2): nothing is loaded."""
-
-
-@dataclass
-class Source:
-    """A mapper's results over a source, and how many records it holds (for the progress bar), if known."""
-
-    results: Iterable[Result]
-    expected: int | None = None
-
-
-def open_source(format_: str, path, spec: str | None, normalizer) -> Source:
-    """The results of mapping ``path`` in ``format_``; raises UnreadableSource before anything is read."""
-    from pathlib import Path
-
-    from mappers.tabular import spec as tabular_spec
-    from mappers.tabular.mapper import TabularMapper
-    from mappers.tabular.reader import SourceError
-
-    path = Path(path)
-    if format_ == "tabular":
-        if spec is None:
-            raise UnreadableSource("`tabular` needs --spec: a spec file, or synthea-csv or korean-hospital")
-        spec_path = Path(spec) if Path(spec).suffix in (".yaml", ".yml", ".json") else tabular_spec.builtin(spec)
-        if not spec_path.is_file():
-            raise UnreadableSource(f"no spec file `{spec}`")
-        try:
-            mapper = TabularMapper(tabular_spec.load(spec_path), normalizer)
-            expected = mapper.check_folder(path)
-        except (tabular_spec.SpecError, SourceError) as error:
-            raise UnreadableSource(str(error)) from None
-        return Source(mapper.map_folder(path), expected)
-    raise UnreadableSource(f"unknown format `{format_}`")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from fhir_server.app import create_app
-from fhir_server.importing import Importer, UnreadableSource, open_source
+from fhir_server.import_sources import Options, UnreadableSource, open_source
+from fhir_server.importing import Importer
 from fhir_server.settings import Settings
 from mappers.tabular import spec
 
@@ -30,7 +31,7 @@ def app(database_url, tmp_path):
 def _import(app, folder, spec_name="korean-hospital", **options):
     context = app.extensions["fhir"]
     rejects = io.StringIO()
-    source = open_source("tabular", folder, spec_name, context.terminology.normalizer)
+    source = open_source("tabular", folder, context, Options(spec=spec_name))
     summary = Importer(context, rejects=rejects, **options).run(source.results)
     return summary, [json.loads(line) for line in rejects.getvalue().splitlines()]
 
@@ -130,3 +131,78 @@ def test_the_synthea_export_loads_whole(app):
 def test_an_unusable_source_is_refused_before_anything_is_read(app, spec_name, folder, message):
     with pytest.raises(UnreadableSource, match=message):
         _import(app, folder, spec_name)
+
+
+def test_a_vcf_links_samples_to_imported_patients_and_is_found_by_gene(app):
+    _import(app, GOLDEN / "korean-hospital")
+    context = app.extensions["fhir"]
+    vcf = GOLDEN / "vcf"
+    rejects = io.StringIO()
+    source = open_source("vcf", vcf / "sample.vcf", context, Options(samples=str(vcf / "samples.csv")))
+    summary = Importer(context, rejects=rejects).run(source.results)
+    assert (summary.read, summary.mapped, summary.rejected, summary.created) == (13, 6, 7, 4)
+    reasons = [json.loads(line) for line in rejects.getvalue().splitlines()]
+    assert reasons[0] == {"source": {"file": "sample.vcf", "line": 12, "part": "BLOOD02"}, "field": "sample",
+                          "reason": "`Patient/missing-one` does not exist on the server; import the patients first"}
+    client = app.test_client()
+    brca1 = "Observation?component-code-value-concept=http://loinc.org|48018-6$http://www.genenames.org|BRCA1"
+    assert _total(client, brca1) == 1
+    patient = client.get("/fhir/Patient?identifier=00000001").get_json()["entry"][0]["resource"]["id"]
+    assert _total(client, f"Observation?code=http://loinc.org|69548-6&subject=Patient/{patient}") == 3
+    [report] = client.get(f"/fhir/DiagnosticReport?subject=Patient/{patient}").get_json()["entry"]
+    assert len(report["resource"]["result"]) == 3
+
+
+@pytest.mark.parametrize("options, message", [
+    (Options(), "needs --samples"),
+    (Options(samples=str(GOLDEN / "vcf" / "sample.vcf")), "needs the columns `sample` and `patient`"),
+])
+def test_a_vcf_without_a_usable_sample_table_is_refused(app, options, message):
+    with pytest.raises(UnreadableSource, match=message):
+        open_source("vcf", GOLDEN / "vcf" / "sample.vcf", app.extensions["fhir"], options)
+
+
+def test_a_vcf_without_a_build_needs_one(app, tmp_path):
+    path = tmp_path / "nobuild.vcf"
+    path.write_text((GOLDEN / "vcf" / "sample.vcf").read_text().replace("##reference=GRCh38\n", "")
+                    .replace(",assembly=GRCh38", ""))
+    samples = str(GOLDEN / "vcf" / "samples.csv")
+    with pytest.raises(UnreadableSource, match="give --build"):
+        open_source("vcf", path, app.extensions["fhir"], Options(samples=samples))
+    assert open_source("vcf", path, app.extensions["fhir"], Options(samples=samples, build="GRCh37")).results
+
+
+def test_an_omop_cdm_is_found_by_search_as_its_tables_hold_it(app):
+    cdm = Path(spec.__file__).parents[1] / "omop" / "samples" / "synthea27"
+    summary, rejects = _import_omop(app, cdm)
+    tables = {name: _rows(cdm, f"{name}.csv", "utf-8") for name in
+              ("PERSON", "VISIT_OCCURRENCE", "CONDITION_OCCURRENCE", "DRUG_EXPOSURE", "MEASUREMENT", "OBSERVATION",
+               "PROCEDURE_OCCURRENCE", "DEATH", "OBSERVATION_PERIOD", "SPECIMEN")}
+    assert rejects == [] and summary.read == summary.created == sum(len(rows) for rows in tables.values())
+    client = app.test_client()
+    assert _total(client, "Patient") == len(tables["PERSON"])
+    assert _total(client, "Patient?deceased=true") == len({row["person_id"] for row in tables["DEATH"]})
+    assert _total(client, "Encounter") == len(tables["VISIT_OCCURRENCE"])
+    assert _total(client, "Condition") == len(tables["CONDITION_OCCURRENCE"])
+    assert _total(client, "Observation") == len(tables["MEASUREMENT"]) + len(tables["OBSERVATION"]) + sum(
+        row["cause_concept_id"] not in ("", "0") for row in tables["DEATH"])
+    assert _total(client, "Observation?code=http://loinc.org|29463-7") == sum(
+        row["measurement_source_value"] == "29463-7" for row in tables["MEASUREMENT"])
+    assert _total(client, "MedicationStatement") + _total(client, "MedicationRequest") == len(tables["DRUG_EXPOSURE"])
+    assert _total(client, "Procedure") == len(tables["PROCEDURE_OCCURRENCE"])
+    again, _ = _import_omop(app, cdm)
+    assert again.unchanged == summary.created and again.created == again.updated == 0
+
+
+def _import_omop(app, where):
+    context = app.extensions["fhir"]
+    rejects = io.StringIO()
+    summary = Importer(context, rejects=rejects).run(open_source("omop", where, context).results)
+    return summary, [json.loads(line) for line in rejects.getvalue().splitlines()]
+
+
+def test_an_omop_source_that_is_not_a_cdm_is_refused(app, tmp_path):
+    with pytest.raises(UnreadableSource, match="has no person.csv"):
+        open_source("omop", tmp_path, app.extensions["fhir"])
+    with pytest.raises(UnreadableSource, match="has no person or no concept table"):
+        open_source("omop", f"sqlite:///{tmp_path / 'empty.sqlite'}", app.extensions["fhir"])
