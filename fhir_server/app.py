@@ -14,7 +14,7 @@ from fhir_server import http, json_codec, resources
 from fhir_server.errors import (Conflict, FhirError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge,
                                 BadRequest, outcome_for)
 from fhir_server.interactions import INTERACTIONS
-from fhir_server import operations
+from fhir_server import import_api, operations
 from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
 from fhir_server.router import Router
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["fhir"] = context
+    app.register_blueprint(import_api.blueprint(context))
 
     @app.route(FHIR_PREFIX, defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False)
     @app.route(FHIR_PREFIX + "/", defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False,

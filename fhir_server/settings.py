@@ -57,6 +57,12 @@ class Settings:
     max_expansion: int = _setting(
         100_000, "Most codes a ValueSet `$expand` returns without `count`; larger expansions must be paged (400)."
     )
+    imports_folder: str = _setting(
+        "data/imports", "Folder where exports uploaded to `POST /import/{format}` are unpacked while they are imported, "
+                        "and where each import job's rejects file is kept.")
+    max_upload_bytes: int = _setting(2 * 1024 ** 3, "Largest export upload (`POST /import/{format}`) in bytes; larger "
+                                                     "ones get 413.")
+    max_import_bytes: int = _setting(20 * 1024 ** 3, "Most bytes an uploaded export archive may unpack to; more is a 413.")
     log_level: str = _setting("INFO", "Python logging level of the server.")
 
     @classmethod

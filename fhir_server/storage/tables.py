@@ -167,3 +167,17 @@ terminology_published = Table(
     Column("kind", String(16), nullable=False, comment="closure, members or resource"),
     Column("fingerprint", String(255), nullable=False, comment="what was published, to skip an unchanged one"),
 )
+
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("format", String(16), nullable=False),
+    Column("options", Text, nullable=False, comment="JSON: spec, samples, build, source system, dry run"),
+    Column("state", String(16), nullable=False, comment="running, completed or failed"),
+    Column("summary", Text, nullable=False, comment="JSON: read, mapped, rejected, created, ..."),
+    Column("message", Text, nullable=True, comment="why a job failed"),
+    Column("created", BigInteger, nullable=False, comment="milliseconds since the Unix epoch"),
+    Column("updated", BigInteger, nullable=False,
+           comment="last progress; a running job that stops updating was interrupted"),
+)

@@ -16,42 +16,23 @@ def build(row: dict, context) -> dict:
     kind = resource_type(row)
     start = context.moment(row, "drug_exposure_start_date", "drug_exposure_start_datetime")
     end = context.moment(row, "drug_exposure_end_date", "drug_exposure_end_datetime")
-    medication = context.concept(row, "drug")
-    resource = {"resourceType": kind, "id": context.id(kind, row[KEY]), "subject": context.patient(row),
-                "medicationCodeableConcept": medication}
-    encounter = context.encounter(row)
+    period = {key: value for key, value in (("start", start), ("end", end)) if value} or None
     dosage = {key: value for key, value in (("text", row.get("sig") or None),
                                             ("route", context.concept(row, "route", required=False))) if value}
-    days = _number(row, "days_supply")
-    quantity = _number(row, "quantity")
-    period = {key: value for key, value in (("start", start), ("end", end)) if value}
+    resource = {"resourceType": kind, "id": context.id(kind, row[KEY]), "status": "completed" if end else "active",
+                "medicationCodeableConcept": context.concept(row, "drug"), "subject": context.patient(row)}
     if kind == "MedicationRequest":
-        resource.update(status="completed" if end else "active", intent="order")
-        if start:
-            resource["authoredOn"] = start
-        dispense = {}
-        if quantity:
-            dispense["quantity"] = {"value": quantity}
-        if days:
-            dispense["expectedSupplyDuration"] = {"value": days, "unit": "days", "system": UCUM, "code": "d"}
-        if row.get("refills") not in (None, "", "0"):
-            dispense["numberOfRepeatsAllowed"] = int(_number(row, "refills"))
-        if period:
-            dispense["validityPeriod"] = period
-        if dispense:
-            resource["dispenseRequest"] = dispense
-        if encounter:
-            resource["encounter"] = encounter
-        if dosage:
-            resource["dosageInstruction"] = [dosage]
-    else:
-        resource["status"] = "completed" if end else "active"
-        if period:
-            resource["effectivePeriod"] = period
-        if encounter:
-            resource["context"] = encounter
-        if dosage:
-            resource["dosage"] = [dosage]
+        days, quantity, refills = (_number(row, column) for column in ("days_supply", "quantity", "refills"))
+        dispense = {"quantity": {"value": quantity} if quantity else None,
+                    "expectedSupplyDuration": {"value": days, "unit": "days", "system": UCUM, "code": "d"}
+                    if days else None,
+                    "numberOfRepeatsAllowed": int(refills) if refills else None, "validityPeriod": period}
+        fields = {"intent": "order", "authoredOn": start, "encounter": context.encounter(row),
+                  "dosageInstruction": [dosage] if dosage else None,
+                  "dispenseRequest": {key: value for key, value in dispense.items() if value is not None} or None}
+    else:  # MedicationStatement names the visit `context` and the dosage `dosage`
+        fields = {"effectivePeriod": period, "context": context.encounter(row), "dosage": [dosage] if dosage else None}
+    resource.update((key, value) for key, value in fields.items() if value is not None)
     return resource
 
 
