@@ -14,7 +14,11 @@ as CSV files and times map and import.
 For VCF it writes a synthetic annotated file of --variants lines for two samples (linked to two of the
 imported patients by registration number), every sample carrying every variant, and times the same stages.
 
-    python bench/mappers.py [--patients 4000] [--omop-copies 5] [--variants 50000]
+For HL7 v2 it writes --messages ORU^R01 messages (a PID, a PV1, an OBR and three OBX each; a new patient every
+ten) into one file and times map and import.
+
+    python bench/mappers.py [--patients 4000] [--omop-copies 5] [--variants 50000] [--messages 25000]
+                            [--formats tabular,omop,vcf,hl7v2]
 """
 
 from __future__ import annotations
@@ -93,75 +97,99 @@ def write_omop(folder: Path, copies: int) -> int:
     return rows
 
 
+def write_hl7(path: Path, messages: int, seed: int = 5) -> None:
+    r = random.Random(seed)
+    tests = [("2345-7", "Glucose", "mg/dL", 70, 200), ("718-7", "Hemoglobin", "g/dL", 9, 17),
+             ("2160-0", "Creatinine", "mg/dL", 0.5, 1.8), ("4548-4", "HbA1c", "%", 4.5, 9.5)]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        for number in range(messages):
+            patient = f"{number // 10:08d}"
+            stamp = f"2024{r.randint(1, 12):02d}{r.randint(1, 28):02d}{r.randint(0, 23):02d}{r.randint(0, 59):02d}00"
+            segments = [f"MSH|^~\\&|LIS|HOSP|FHIR|HOSP|{stamp}+0900||ORU^R01^ORU_R01|M{number}|P|2.5.1",
+                        f"PID|1||{patient}^^^HOSP^MR||김^민준||19700101|M",
+                        f"PV1|1|O|||||||||||||||||V{patient}-{number % 10}^^^HOSP^VN",
+                        f"OBR|1|P{number}|F{number}|24323-8^Metabolic panel^LN|||{stamp}"]
+            for index, (code, name, unit, low, high) in enumerate(r.sample(tests, 3), start=1):
+                segments.append(f"OBX|{index}|NM|{code}^{name}^LN||{round(r.uniform(low, high), 1)}|"
+                                f"{unit}^{unit}^UCUM|{low}-{high}||||F")
+            out.write("\r".join(segments) + "\r\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=4000)
     parser.add_argument("--variants", type=int, default=50_000, help="VCF lines; two samples each")
     parser.add_argument("--omop-copies", type=int, default=5, help="copies of the 23,000-row sample CDM")
+    parser.add_argument("--messages", type=int, default=25_000, help="HL7 v2 ORU^R01 messages")
+    parser.add_argument("--formats", default="tabular,omop,vcf,hl7v2", help="which formats to time")
     args = parser.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        export = folder / "export"
-        counts = write(args.patients, 11, export)
-        rows = sum(counts.values())
-        print(f"tabular: korean-hospital export of {args.patients} patients, {rows} rows "
-              f"({sum(p.stat().st_size for p in export.iterdir()) / 1e6:.1f} MB, CP949)")
         database = f"sqlite:///{folder / 'fhir.sqlite'}"
         migrate(database)
         context = build_context(Settings(database_url=database, terminology_folder=str(folder / "terminology")))
-        normalizer = context.terminology.normalizer
-        normalizer.normalize("C50.9")  # load the terminology before timing
-
-        def results():
-            return open_source("tabular", export, context, Options(spec="korean-hospital")).results
-
-        def map_only():
-            return f"{sum(1 for _ in results())} results"
-
-        def map_and_validate():
-            count = 0
-            for result in results():
-                for resource in getattr(result, "resources", ()):
-                    resources.validate(resource)
-                    count += 1
-            return f"{count} resources"
-
-        def load():
-            summary = Importer(context).run(results())
-            return summary.line()
-
-        _timed("map", rows, map_only)
-        _timed("map + validate", rows, map_and_validate)
-        _timed("import (SQLite, new)", rows, load)
-        _timed("import (SQLite, unchanged)", rows, load)
-
-        cdm = folder / "cdm"
-        rows = write_omop(cdm, args.omop_copies)
-        print(f"omop: {args.omop_copies} copies of the Synthea27 CDM as CSV, {rows} rows")
-
-        def omop_results():
-            return open_source("omop", cdm, context).results
-
-        _timed("map", rows, lambda: f"{sum(1 for _ in omop_results())} results")
-        _timed("import (SQLite, new)", rows, lambda: Importer(context).run(omop_results()).line())
-
-        vcf, samples = folder / "bench.vcf", folder / "samples.csv"
-        write_vcf(vcf, args.variants)
-        samples.write_text("sample,patient\nS1,http://hospital.example.kr/registration-number|11000001\n"
-                           "S2,http://hospital.example.kr/registration-number|11000002\n")
-        calls = 2 * args.variants
-        print(f"vcf: {args.variants} annotated variant lines, two samples: {calls} calls "
-              f"({vcf.stat().st_size / 1e6:.1f} MB)")
-        options = Options(samples=str(samples))
-
-        def vcf_results():
-            return open_source("vcf", vcf, context, options).results
-
-        _timed("map", calls, lambda: f"{sum(1 for _ in vcf_results())} results")
-        _timed("import (SQLite, new)", calls, lambda: Importer(context).run(vcf_results()).line())
-        _timed("import (SQLite, unchanged)", calls, lambda: Importer(context).run(vcf_results()).line())
+        context.terminology.normalizer.normalize("C50.9")  # load the terminology before timing
+        stages = {"tabular": _tabular, "omop": _omop, "vcf": _vcf, "hl7v2": _hl7v2}
+        for name in args.formats.split(","):
+            stages[name](context, folder, args)
         context.repository.database.dispose()
+
+
+def _imports(context, label_rows: int, results, again: bool = False) -> None:
+    _timed("map", label_rows, lambda: f"{sum(1 for _ in results())} results")
+    _timed("import (SQLite, new)", label_rows, lambda: Importer(context).run(results()).line())
+    if again:
+        _timed("import (SQLite, unchanged)", label_rows, lambda: Importer(context).run(results()).line())
+
+
+def _tabular(context, folder: Path, args) -> None:
+    export = folder / "export"
+    rows = sum(write(args.patients, 11, export).values())
+    print(f"tabular: korean-hospital export of {args.patients} patients, {rows} rows "
+          f"({sum(p.stat().st_size for p in export.iterdir()) / 1e6:.1f} MB, CP949)")
+
+    def results():
+        return open_source("tabular", export, context, Options(spec="korean-hospital")).results
+
+    def map_and_validate():
+        count = 0
+        for result in results():
+            for resource in getattr(result, "resources", ()):
+                resources.validate(resource)
+                count += 1
+        return f"{count} resources"
+
+    _timed("map + validate", rows, map_and_validate)
+    _imports(context, rows, results, again=True)
+
+
+def _omop(context, folder: Path, args) -> None:
+    cdm = folder / "cdm"
+    rows = write_omop(cdm, args.omop_copies)
+    print(f"omop: {args.omop_copies} copies of the Synthea27 CDM as CSV, {rows} rows")
+    _imports(context, rows, lambda: open_source("omop", cdm, context).results)
+
+
+def _vcf(context, folder: Path, args) -> None:
+    vcf, samples = folder / "bench.vcf", folder / "samples.csv"
+    write_vcf(vcf, args.variants)
+    with context.transaction() as transaction:
+        for patient in ("vcf-1", "vcf-2"):
+            transaction.session.update({"resourceType": "Patient", "id": patient}, patient)
+    samples.write_text("sample,patient\nS1,Patient/vcf-1\nS2,Patient/vcf-2\n")
+    calls = 2 * args.variants
+    print(f"vcf: {args.variants} annotated variant lines, two samples: {calls} calls "
+          f"({vcf.stat().st_size / 1e6:.1f} MB)")
+    _imports(context, calls, lambda: open_source("vcf", vcf, context, Options(samples=str(samples))).results,
+             again=True)
+
+
+def _hl7v2(context, folder: Path, args) -> None:
+    path = folder / "messages.hl7"
+    write_hl7(path, args.messages)
+    print(f"hl7v2: {args.messages} ORU^R01 messages, 3 results each ({path.stat().st_size / 1e6:.1f} MB)")
+    _imports(context, args.messages, lambda: open_source("hl7v2", path, context).results)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 from fhir_server.settings import Settings, describe
 from terminology import supplied
 
-IMPORT_FORMATS = ("tabular", "omop", "vcf")  # fhir_server.import_sources.FORMATS, without importing the server here
+IMPORT_FORMATS = ("tabular", "omop", "hl7v2", "vcf")  # fhir_server.import_sources.FORMATS, without importing the server here
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,17 +40,27 @@ def main(argv: list[str] | None = None) -> int:
                        "rejected (the others loaded), 2 for a usage error or an unreadable source")
     import_.add_argument("format", choices=IMPORT_FORMATS, help="what the source is")
     import_.add_argument("path", help="the source: a folder of tables (tabular), a folder of CDM CSV files or a "
-                                      "database URL (omop), a .vcf or .vcf.gz file (vcf)")
+                                      "database URL (omop), a file or folder of messages (hl7v2), a .vcf or .vcf.gz "
+                                      "file (vcf)")
     import_.add_argument("--spec", help="tabular: a mapping spec file (YAML or JSON) or a shipped one: "
                                         "synthea-csv, korean-hospital")
     import_.add_argument("--samples", help="vcf: CSV with the columns sample and patient (Patient/id, or an "
                                            "identifier system|value of an imported patient)")
     import_.add_argument("--build", choices=("GRCh37", "GRCh38"), help="vcf: the genome build, if the header "
                                                                          "does not name it")
-    import_.add_argument("--source-system", help="omop, vcf: a URL naming the source (default urn:fhir-server:omop "
+    import_.add_argument("--encoding", default="utf-8", help="hl7v2: the files' encoding (euc-kr, cp949, ...)")
+    import_.add_argument("--source-system", help="omop, hl7v2, vcf: a URL naming the source (default urn:fhir-server:omop "
                                                  "or urn:fhir-server:vcf); it namespaces the resource ids")
     import_.add_argument("--dry-run", action="store_true", help="map and validate, store nothing")
     import_.add_argument("--rejects", type=Path, help="write each rejected record (NDJSON: source, field, reason) here")
+
+    mllp = commands.add_parser("mllp", help="receive HL7 v2 messages over MLLP: each is stored, then acknowledged "
+                                            "(AA), or answered AE with the reason it was rejected")
+    mllp.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    mllp.add_argument("--port", type=int, default=2575, help="port to listen on (2575 is MLLP's registered port)")
+    mllp.add_argument("--source-system", default="urn:fhir-server:hl7v2",
+                      help="a URL naming the sending system; it namespaces the resource ids")
+    mllp.add_argument("--encoding", default="utf-8", help="the messages' encoding (euc-kr, cp949, ...)")
 
     reindex = commands.add_parser("reindex", help="rebuild the search index of stored resources, e.g. after "
                                                   "storing SearchParameters")
@@ -59,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("settings", help="list every setting with its environment variable and help")
 
     args = parser.parse_args(argv)
-    overrides = {key: getattr(args, key, None) for key in ("host", "port", "workers")}
+    overrides = {key: getattr(args, key, None) for key in ("host", "port", "workers")} if args.command == "serve" \
+        else {}
     try:
         settings = Settings.from_env(**overrides)
     except ValueError as error:
@@ -84,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if load_bundles(settings, args.paths) else 1
     elif args.command == "import":
         return _import(settings, args)
+    elif args.command == "mllp":
+        return _mllp(settings, args)
     elif args.command == "reindex":
         return _reindex(settings, args.resource_type)
     elif args.command == "settings":
@@ -100,7 +113,8 @@ def _import(settings: Settings, args) -> int:
     from fhir_server.importing import Importer
 
     context = build_context(settings)
-    options = Options(spec=args.spec, samples=args.samples, build=args.build, source_system=args.source_system)
+    options = Options(spec=args.spec, samples=args.samples, build=args.build, source_system=args.source_system,
+                      encoding=args.encoding)
     try:
         source = open_source(args.format, args.path, context, options)
     except UnreadableSource as error:
@@ -127,6 +141,21 @@ def _import(settings: Settings, args) -> int:
         print(f"{summary.rejected} records rejected" + (f"; see {args.rejects}" if args.rejects else
                                                         "; name a --rejects file to see why"), file=sys.stderr)
     return 1 if summary.rejected else 0
+
+
+def _mllp(settings: Settings, args) -> int:
+    from fhir_server.app import build_context
+    from fhir_server.mllp import MllpServer
+
+    context = build_context(settings)
+    with MllpServer((args.host, args.port), context, args.source_system, args.encoding) as server:
+        print(f"MLLP listening on {args.host}:{server.server_address[1]}; Ctrl-C stops", file=sys.stderr, flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    context.repository.database.dispose()
+    return 0
 
 
 def _reindex(settings: Settings, resource_type: str | None) -> int:

@@ -14,7 +14,8 @@ from fhir_server.errors import FhirError
 from fhir_server.pipeline import Context
 from mappers.base import Result
 
-FORMATS = ("tabular", "omop", "vcf")
+FORMATS = ("tabular", "omop", "hl7v2", "vcf")
+MESSAGE_FILES = (".hl7", ".er7", ".txt", ".msg", "")  # what a folder of HL7 v2 messages holds
 
 
 class UnreadableSource(ValueError):
@@ -34,7 +35,8 @@ class Options:
     spec: str | None = None  # tabular: a spec file or a shipped spec's name
     samples: str | None = None  # vcf: the sample-to-patient table
     build: str | None = None  # vcf: GRCh37 or GRCh38 when the header does not say
-    source_system: str | None = None  # omop, vcf: namespaces the ids of what the source makes
+    source_system: str | None = None  # omop, hl7v2, vcf: namespaces the ids of what the source makes
+    encoding: str = "utf-8"  # hl7v2: the files' encoding (Korean systems may send euc-kr or cp949)
 
 
 def open_source(format_: str, where, context: Context, options: Options = Options()) -> Source:
@@ -46,6 +48,8 @@ def open_source(format_: str, where, context: Context, options: Options = Option
         return _tabular(path, context, options)
     if format_ == "vcf":
         return _vcf(path, context, options)
+    if format_ == "hl7v2":
+        return _hl7v2(path, context, options)
     raise UnreadableSource(f"unknown format `{format_}`; the formats are {', '.join(FORMATS)}")
 
 
@@ -122,3 +126,26 @@ def _patient(context: Context, written: str) -> dict | str:
         return (f"{'no Patient has' if not found else 'several Patients have'} the identifier `{written}`"
                 + ("; import the patients first" if not found else ""))
     return {"reference": f"Patient/{found[0]}"}
+
+
+def _hl7v2(path: Path, context: Context, options: Options) -> Source:
+    """A file of one or many messages, or a folder of such files (.hl7, .er7, .txt, .msg, or no suffix)."""
+    import codecs
+
+    from mappers.hl7v2.mapper import Hl7Mapper
+
+    if not path.exists():
+        raise UnreadableSource(f"no file or folder `{path}`")
+    try:
+        codecs.lookup(options.encoding)
+    except LookupError:
+        raise UnreadableSource(f"`{options.encoding}` is not an encoding Python knows") from None
+    files = sorted(item for item in path.rglob("*") if item.is_file() and item.suffix.lower() in MESSAGE_FILES) \
+        if path.is_dir() else [path]
+    mapper = Hl7Mapper(context.terminology.normalizer, options.source_system or "urn:fhir-server:hl7v2")
+
+    def results():
+        for file in files:
+            yield from mapper.map_bytes(file.read_bytes(), file.name, options.encoding)
+
+    return Source(results())

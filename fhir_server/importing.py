@@ -75,7 +75,7 @@ class Importer:
         if isinstance(result, Rejected):
             self._reject(result)
             return None
-        for resource in result.resources:
+        for resource in (*result.if_absent, *result.resources):
             try:
                 resources.validate(resource)
             except FhirError as error:
@@ -90,11 +90,11 @@ class Importer:
             return
         if self.dry_run:
             for record in batch:
-                self._count(record, [None] * len(record.resources))
+                self._count(record, [None] * (len(record.if_absent) + len(record.resources)))
             return
         try:
             with self.context.transaction() as transaction:
-                outcomes = [[self._put(transaction, resource) for resource in record.resources] for record in batch]
+                outcomes = [self._write_record(transaction, record) for record in batch]
         except FhirError:
             # A record failed at write time: load each on its own, so only that one is rejected.
             for record in batch:
@@ -106,11 +106,18 @@ class Importer:
     def _write_one(self, record: Mapped) -> None:
         try:
             with self.context.transaction() as transaction:
-                outcomes = [self._put(transaction, resource) for resource in record.resources]
+                outcomes = self._write_record(transaction, record)
         except FhirError as error:
             self._reject(Rejected(record.source, f"not stored: {error.message}"))
             return
         self._count(record, outcomes)
+
+    def _write_record(self, transaction: Context, record: Mapped) -> list[str]:
+        outcomes = []
+        for resource in record.if_absent:
+            existing = transaction.session.current(resource["resourceType"], resource["id"])
+            outcomes.append(UNCHANGED if existing and not existing.deleted else self._put(transaction, resource))
+        return outcomes + [self._put(transaction, resource) for resource in record.resources]
 
     def _put(self, transaction: Context, resource: dict) -> str:
         path = f"{resource['resourceType']}/{resource['id']}"
@@ -121,7 +128,7 @@ class Importer:
     def _count(self, record: Mapped, outcomes: list[str | None]) -> None:
         summary = self.summary
         summary.mapped += 1
-        for resource, outcome in zip(record.resources, outcomes):
+        for resource, outcome in zip((*record.if_absent, *record.resources), outcomes):
             resource_type = resource["resourceType"]
             summary.resource_types[resource_type] = summary.resource_types.get(resource_type, 0) + 1
             summary.created += outcome == CREATED

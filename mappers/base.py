@@ -28,10 +28,14 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Mapped:
-    """A source record and the FHIR resources it became (none, for a record with nothing to load)."""
+    """A source record and the FHIR resources it became (none, for a record with nothing to load).
+
+    ``if_absent`` holds resources the record only knows in part (the patient of a lab result message): they
+    are created when missing and never replace what is stored."""
 
     source: Source
     resources: list[dict] = field(default_factory=list)
+    if_absent: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,3 +150,30 @@ def test_import_exits_0_1_or_2_and_writes_the_rejects(environment, tmp_path):
     bad_spec.write_text("name: x\nsource_system: urn:a:b\ntables: []\n")
     refused = _cli("import", "tabular", str(export), "--spec", str(bad_spec), env=environment)
     assert refused.returncode == 2 and "bad.yaml line 3: tables: Shorter than minimum length 1." in refused.stderr
+
+
+def test_mllp_command_acknowledges_a_stored_message(environment):
+    assert _cli("init-db", env=environment).returncode == 0
+    port = _free_port()
+    listener = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "mllp", "--port", str(port)],
+                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    message = ("MSH|^~\\&|EMR|H|FHIR|H|20240305093000||ADT^A28|C1|P|2.5.1\r"
+               "PID|1||77^^^H^MR||Kim^Minjun||19700101|M\r")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the listener did not start"
+                time.sleep(0.2)
+        with connection:
+            connection.sendall(b"\x0b" + message.encode() + b"\x1c\r")
+            answer = b""
+            while not answer.endswith(b"\x1c\r"):
+                answer += connection.recv(4096)
+    finally:
+        listener.send_signal(signal.SIGINT)
+        listener.communicate(timeout=60)
+    assert b"MSA|AA|C1" in answer

@@ -206,3 +206,21 @@ def test_an_omop_source_that_is_not_a_cdm_is_refused(app, tmp_path):
         open_source("omop", tmp_path, app.extensions["fhir"])
     with pytest.raises(UnreadableSource, match="has no person or no concept table"):
         open_source("omop", f"sqlite:///{tmp_path / 'empty.sqlite'}", app.extensions["fhir"])
+
+
+def test_hl7v2_messages_are_imported_and_a_merge_retires_the_old_patient(app):
+    context = app.extensions["fhir"]
+    rejects = io.StringIO()
+    summary = Importer(context, rejects=rejects).run(open_source("hl7v2", GOLDEN / "hl7v2" / "messages.hl7",
+                                                                 context).results)
+    assert (summary.read, summary.mapped, summary.rejected) == (10, 6, 4)
+    assert [json.loads(line)["source"]["part"] for line in rejects.getvalue().splitlines()] == [
+        "ADT^A04 MSG0007", "SIU^S12 MSG0008", "ADT^A01 MSG0009", "ORU^R01 MSG0010"]
+    client = app.test_client()
+    assert _total(client, f"Condition?code:below={ICD10}|C50") == 1
+    assert _total(client, "Observation?code=http://loinc.org|2345-7&value-quantity=gt100") == 1
+    assert _total(client, "Immunization?vaccine-code=http://hl7.org/fhir/sid/cvx|141") == 1
+    assert _total(client, "ServiceRequest?status=active") == 1
+    assert _total(client, "Patient?active=false") == 1  # the merged-away record of A40
+    again = Importer(context).run(open_source("hl7v2", GOLDEN / "hl7v2", context).results)
+    assert again.created == 0 and again.rejected == 4

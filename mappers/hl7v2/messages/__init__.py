@@ -1,0 +1,1 @@
+"""One module per message structure; each maps a whole message to the resources it states."""
