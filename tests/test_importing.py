@@ -222,5 +222,7 @@ def test_hl7v2_messages_are_imported_and_a_merge_retires_the_old_patient(app):
     assert _total(client, "Immunization?vaccine-code=http://hl7.org/fhir/sid/cvx|141") == 1
     assert _total(client, "ServiceRequest?status=active") == 1
     assert _total(client, "Patient?active=false") == 1  # the merged-away record of A40
-    again = Importer(context).run(open_source("hl7v2", GOLDEN / "hl7v2", context).results)
+    again = Importer(context).run(open_source("hl7v2", GOLDEN / "hl7v2" / "messages.hl7", context).results)
     assert again.created == 0 and again.rejected == 4
+    # A folder is read file by file, its message files only (not the expected.json beside them): 10 + 7 messages.
+    assert sum(1 for _ in open_source("hl7v2", GOLDEN / "hl7v2", context).results) == 17

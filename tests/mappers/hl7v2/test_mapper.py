@@ -49,3 +49,17 @@ def test_a_message_in_another_encoding_is_rejected_and_the_others_read(normalize
     assert sum(isinstance(r, Mapped) for r in results) == 5
     assert all(isinstance(r, Mapped) for r in _results(normalizer, (DATA / "messages.hl7").read_text()
                                                        .encode("cp949"), "cp949")[:6])
+
+
+def test_each_adt_event_states_its_encounter_status(normalizer):
+    from fhir_server import json_codec
+
+    mapper = Hl7Mapper(normalizer, "urn:test:hl7")
+    results = list(mapper.map_bytes((DATA / "adt-events.hl7").read_bytes(), "adt-events.hl7", "utf-8"))
+    made = [{"message": r.source.part, "if_absent": r.if_absent, "resources": r.resources} for r in results]
+    expected = json.loads((DATA / "adt-events.expected.json").read_text(), parse_float=str)
+    assert json.loads(json_codec.dump(made), parse_float=str) == expected
+    statuses = {r.source.part.split()[0]: [x.get("status") for x in r.resources if x["resourceType"] == "Encounter"]
+                for r in results}
+    assert statuses == {"ADT^A04": ["in-progress"], "ADT^A02": ["in-progress"], "ADT^A08": ["in-progress"],
+                        "ADT^A11": ["cancelled"], "ADT^A13": ["in-progress"], "ADT^A28": [], "ADT^A31": []}
