@@ -41,7 +41,7 @@ def blueprint(context: Context) -> Blueprint:
             archive.flush()
             id_ = import_jobs.start(context, format_, options, Path(archive.name),
                                     dry_run=request.args.get("dry-run") == "true")
-        location = url_for("import.job", id_=id_)
+        location = url_for("import.job", id_=id_, _external=True)
         return Response(status=202, headers={"Content-Location": location, "Location": location})
 
     @api.get("/jobs")

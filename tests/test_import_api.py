@@ -52,6 +52,7 @@ def test_an_uploaded_export_is_imported_as_a_job(app):
                            headers={"Content-Type": "application/zip"})
     assert response.status_code == 202
     location = response.headers["Content-Location"]
+    assert location.startswith("http://localhost/import/jobs/"), "an absolute status URL, as async FHIR requests give"
     job = _finished(client, location)
     assert job["state"] == "completed" and job["format"] == "tabular"
     assert job["summary"] == {"read": 10, "mapped": 10, "rejected": 0, "created": 10, "updated": 0, "unchanged": 0,
