@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
     mllp = commands.add_parser("mllp", help="receive HL7 v2 messages over MLLP: each is stored, then acknowledged "
                                             "(AA), or answered AE with the reason it was rejected")
-    mllp.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    mllp.add_argument("--port", type=int, default=2575, help="port to listen on (2575 is MLLP's registered port)")
+    # Its own destinations: --host and --port here are not the HTTP server's settings.
+    mllp.add_argument("--host", dest="mllp_host", default="127.0.0.1", help="address to listen on")
+    mllp.add_argument("--port", dest="mllp_port", type=int, default=2575,
+                      help="port to listen on (2575 is MLLP's registered port)")
     mllp.add_argument("--source-system", default="urn:fhir-server:hl7v2",
                       help="a URL naming the sending system; it namespaces the resource ids")
     mllp.add_argument("--encoding", default="utf-8", help="the messages' encoding (euc-kr, cp949, ...)")
@@ -69,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("settings", help="list every setting with its environment variable and help")
 
     args = parser.parse_args(argv)
-    overrides = {key: getattr(args, key, None) for key in ("host", "port", "workers")} if args.command == "serve" \
-        else {}
+    overrides = {key: getattr(args, key, None) for key in ("host", "port", "workers")}
     try:
         settings = Settings.from_env(**overrides)
     except ValueError as error:
@@ -148,8 +149,9 @@ def _mllp(settings: Settings, args) -> int:
     from fhir_server.mllp import MllpServer
 
     context = build_context(settings)
-    with MllpServer((args.host, args.port), context, args.source_system, args.encoding) as server:
-        print(f"MLLP listening on {args.host}:{server.server_address[1]}; Ctrl-C stops", file=sys.stderr, flush=True)
+    with MllpServer((args.mllp_host, args.mllp_port), context, args.source_system, args.encoding) as server:
+        print(f"MLLP listening on {args.mllp_host}:{server.server_address[1]}; Ctrl-C stops", file=sys.stderr,
+              flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -12,10 +12,10 @@ import socketserver
 
 from fhir_server.importing import Importer
 from fhir_server.pipeline import Context
-from mappers.base import Rejected, Source
+from mappers.base import RecordError, Rejected, Source
 from mappers.hl7v2 import ack
 from mappers.hl7v2.mapper import Hl7Mapper
-from mappers.hl7v2.message import Message, MessageError
+from mappers.hl7v2.message import Message
 
 log = logging.getLogger(__name__)
 _MAX_MESSAGE = 16 * 1024 * 1024
@@ -32,12 +32,13 @@ class MllpServer(socketserver.ThreadingTCPServer):
 
     def answer(self, data: bytes, peer: str) -> str:
         """Map and store one message; the ACK to send back."""
-        text = data.decode(self.encoding, errors="replace")
         try:
-            message = Message(text)
-        except MessageError as error:
-            return ack.ack(None, "AR", error.reason, error.where)
-        result = self.mapper.map_one(text, Source("mllp", None, peer))
+            message = Message(data.decode(self.encoding))
+        except UnicodeDecodeError as error:  # replacing the bytes would store altered names: refuse instead
+            return ack.ack(None, "AR", f"the message is not valid {self.encoding} (byte {data[error.start]:#04x})")
+        except RecordError as error:
+            return ack.ack(None, "AR", error.reason, error.field)
+        result = self.mapper.map_message(message, Source("mllp", None, peer))
         rejects = io.StringIO()
         summary = Importer(self.context, rejects=rejects).run([result])
         if summary.rejected:

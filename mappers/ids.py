@@ -16,7 +16,3 @@ _NAMESPACE = uuid.UUID("0b6b4f3e-8d2a-5c1e-9f70-2a4c6e8b1d35")  # fixed forever:
 def resource_id(source_system: str, resource_type: str, *key: object) -> str:
     name = "\x1f".join((source_system, resource_type, *(str(part) for part in key)))
     return str(uuid.uuid5(_NAMESPACE, name))
-
-
-def reference(source_system: str, resource_type: str, *key: object) -> dict:
-    return {"reference": f"{resource_type}/{resource_id(source_system, resource_type, *key)}"}

@@ -60,6 +60,7 @@ def test_an_import_is_found_by_search_as_the_source_holds_it(app):
     # However the EMR spelled them, breast cancer codes are found under ICD-10 C50.
     spelled = [row["진단코드"].strip().upper().replace(".", "").rstrip("-") for row in rows["diagnoses.csv"]]
     assert _total(client, f"Condition?code:below={ICD10}|C50") == sum(code.startswith("C50") for code in spelled) > 0
+    assert _total(client, "Condition?category=primary") == sum(row["주부구분"] == "주" for row in rows["diagnoses.csv"])
     assert _total(client, "Observation?code=http://loinc.org|4548-4") == sum(
         row["LOINC"] == "4548-4" for row in rows["labs.csv"])
     assert _total(client, "Observation?value-string=양성") == sum(row["결과"] == "양성" for row in rows["labs.csv"]) > 0
@@ -167,9 +168,14 @@ def test_a_vcf_without_a_build_needs_one(app, tmp_path):
     path.write_text((GOLDEN / "vcf" / "sample.vcf").read_text().replace("##reference=GRCh38\n", "")
                     .replace(",assembly=GRCh38", ""))
     samples = str(GOLDEN / "vcf" / "samples.csv")
+    _import(app, GOLDEN / "korean-hospital")  # the patient TUMOR01 belongs to
     with pytest.raises(UnreadableSource, match="give --build"):
         open_source("vcf", path, app.extensions["fhir"], Options(samples=samples))
-    assert open_source("vcf", path, app.extensions["fhir"], Options(samples=samples, build="GRCh37")).results
+    results = open_source("vcf", path, app.extensions["fhir"], Options(samples=samples, build="GRCh37")).results
+    builds = {component["valueCodeableConcept"]["coding"][0]["display"] for result in results
+              for resource in getattr(result, "resources", []) if resource["resourceType"] == "Observation"
+              for component in resource["component"] if component["code"]["coding"][0]["code"] == "62374-4"}
+    assert builds == {"GRCh37"}
 
 
 def test_an_omop_cdm_is_found_by_search_as_its_tables_hold_it(app):

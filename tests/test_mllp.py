@@ -65,3 +65,15 @@ def test_a_rejected_message_gets_ae_with_the_reason_and_an_unreadable_one_ar(lis
     assert nak.first("MSA").value(1) == "AE" and "`19680230` is not a date that exists" in nak.first("MSA").value(3)
     assert nak.first("ERR").value(2) == "PID"
     assert unreadable.first("MSA").value(1) == "AR"
+
+
+def test_a_message_in_another_encoding_is_refused_not_altered(listener):
+    app, port = listener
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(b"\x0b" + MESSAGES[0].encode("cp949") + b"\x1c\r")
+        received = b""
+        while not received.endswith(b"\x1c\r"):
+            received += connection.recv(65536)
+    answer = Message(received.decode("utf-8"))
+    assert answer.first("MSA").value(1) == "AR" and "is not valid utf-8" in answer.first("MSA").value(3)
+    assert app.test_client().get("/fhir/Patient?_summary=count").get_json()["total"] == 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from mappers.hl7v2.message import MessageError
+from mappers.base import RecordError
 
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")
 # HL7 table 0396 coding system names -> FHIR code system URLs
@@ -39,7 +38,7 @@ def date_time(text: str, zone: ZoneInfo, where: str) -> str | None:
         return None
     match = _DTM.match(text)
     if not match:
-        raise MessageError(f"`{text}` is not an HL7 date/time (YYYYMMDDHHMMSS[+ZZZZ])", where)
+        raise RecordError(f"`{text}` is not an HL7 date/time (YYYYMMDDHHMMSS[+ZZZZ])", where)
     year, month, day, hour, minute, second, offset = match.groups()
     try:
         if hour is None:
@@ -47,7 +46,7 @@ def date_time(text: str, zone: ZoneInfo, where: str) -> str | None:
             return "-".join(part for part in (year, month, day) if part)
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute or 0), int(second or 0))
     except (ValueError, TypeError):
-        raise MessageError(f"`{text}` is not a date that exists", where) from None
+        raise RecordError(f"`{text}` is not a date that exists", where) from None
     if offset:
         sign = 1 if offset[0] == "+" else -1
         stamp = moment.isoformat()
@@ -127,14 +126,3 @@ def concept(components: list[str], source_system: str) -> dict | None:
         return {"text": text} if text else None
     return {"coding": codings, "text": text} if text else {"coding": codings}
 
-
-def decimal(text: str, where: str) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise MessageError(f"`{text}` is not a number", where) from None
-    if not number.is_finite():
-        raise MessageError(f"`{text}` is not a number", where)
-    return number

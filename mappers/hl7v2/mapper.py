@@ -10,8 +10,9 @@ from terminology.normalize import Normalizer
 
 from mappers.base import Mapped, Rejected, Result, Source
 from mappers.hl7v2 import segments
-from mappers.hl7v2.message import Message, MessageError, split
+from mappers.hl7v2.message import Message, split
 from mappers.hl7v2.messages import adt, orm_o01, oru_r01, vxu_v04
+from mappers.base import RecordError
 
 SUPPORTED = {**{f"ADT^{event}": adt for event in adt.EVENTS}, "ORU^R01": oru_r01, "ORM^O01": orm_o01,
              "VXU^V04": vxu_v04}
@@ -39,19 +40,22 @@ class Hl7Mapper:
     def map_one(self, text: str, source: Source) -> Result:
         try:
             message = Message(text)
-        except MessageError as error:
-            return Rejected(source, error.reason, error.where)
+        except RecordError as error:
+            return Rejected(source, error.reason, error.field)
+        return self.map_message(message, source)
+
+    def map_message(self, message: Message, source: Source) -> Result:
         source = Source(source.file, source.line, f"{message.type} {message.control_id}".strip())
         try:
             if message.version and message.version not in VERSIONS:
-                raise MessageError(f"version `{message.version}` is not one of 2.3 to 2.8", "MSH-12")
+                raise RecordError(f"version `{message.version}` is not one of 2.3 to 2.8", "MSH-12")
             module = SUPPORTED.get(message.type)
             if module is None:
-                raise MessageError(f"message type `{message.type}` is not supported (ADT A01, A02, A03, A04, A08, "
+                raise RecordError(f"message type `{message.type}` is not supported (ADT A01, A02, A03, A04, A08, "
                                    "A11, A13, A28, A31, A40, ORU^R01, ORM^O01, VXU^V04 are)", "MSH-9")
             resources = module.map_message(message, self.context)
-        except MessageError as error:
-            return Rejected(source, error.reason, error.where)
+        except RecordError as error:
+            return Rejected(source, error.reason, error.field)
         if module is adt:
             return Mapped(source, resources)
         # Order, result and vaccination messages carry a short PID: it creates a missing patient but must not

@@ -12,15 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from mappers.base import RecordError
+
 _FRAME = str.maketrans("", "", "\x0b\x1c")  # MLLP start and end bytes, when a file keeps them
-
-
-class MessageError(ValueError):
-    """The message cannot be read, or lacks what its type needs; ``where`` is e.g. ``PID-7``."""
-
-    def __init__(self, reason: str, where: str | None = None):
-        super().__init__(reason)
-        self.reason, self.where = reason, where
 
 
 @dataclass(frozen=True)
@@ -95,17 +89,17 @@ class Message:
     def __init__(self, text: str):
         text = text.translate(_FRAME).strip("\r\n ")
         if not text.startswith("MSH") or len(text) < 8:
-            raise MessageError("a message starts with an MSH segment", "MSH")
+            raise RecordError("a message starts with an MSH segment", "MSH")
         separator = text[3]
         encoding = text[4:8]
         if len(set(encoding + separator)) != 5:
-            raise MessageError(f"MSH-2 `{encoding}` does not declare four distinct encoding characters", "MSH-2")
+            raise RecordError(f"MSH-2 `{encoding}` does not declare four distinct encoding characters", "MSH-2")
         self.delimiters = Delimiters(separator, encoding[0], encoding[1], encoding[2], encoding[3])
         lines = [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
         self.segments = [Segment(line, self.delimiters) for line in lines]
         for segment in self.segments:
             if not re.fullmatch(r"[A-Z][A-Z0-9]{2}", segment.name):
-                raise MessageError(f"`{segment.name}` is not a segment name", segment.name)
+                raise RecordError(f"`{segment.name}` is not a segment name", segment.name)
         self.header = self.segments[0]
 
     @property
@@ -130,7 +124,7 @@ class Message:
     def require(self, name: str) -> Segment:
         found = self.first(name)
         if found is None:
-            raise MessageError(f"a {self.type} message needs a {name} segment", name)
+            raise RecordError(f"a {self.type} message needs a {name} segment", name)
         return found
 
 

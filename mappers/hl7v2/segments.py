@@ -12,8 +12,9 @@ from terminology.normalize import Normalizer
 from mappers import ids
 from mappers.base import RecordError
 from mappers.diagnoses import diagnosis_concept
+from mappers import numbers
 from mappers.hl7v2 import datatypes
-from mappers.hl7v2.message import Message, MessageError, Segment
+from mappers.hl7v2.message import Message, Segment
 
 GENDERS = {"M": "male", "F": "female", "O": "other", "A": "other", "U": "unknown", "N": "unknown"}
 CLASSES = {"I": ("IMP", "inpatient encounter"), "O": ("AMB", "ambulatory"), "E": ("EMER", "emergency"),
@@ -44,7 +45,7 @@ def patient_key(message: Message) -> tuple[str, str]:
         if repetition and repetition[0]:
             authority = repetition[3].split("&")[0] if len(repetition) > 3 else ""
             return authority, repetition[0]
-    raise MessageError("PID-3 holds no patient identifier", "PID-3")
+    raise RecordError("PID-3 holds no patient identifier", "PID-3")
 
 
 def patient_reference(message: Message, context: Context) -> dict:
@@ -63,7 +64,7 @@ def patient(message: Message, context: Context) -> dict:
     birth = context.when(pid, 7)
     sex = pid.value(8)
     if sex and sex not in GENDERS:
-        raise MessageError(f"PID-8 `{sex}` is not an administrative sex of HL7 table 0001 (M, F, O, U, A, N)", "PID-8")
+        raise RecordError(f"PID-8 `{sex}` is not an administrative sex of HL7 table 0001 (M, F, O, U, A, N)", "PID-8")
     fields = {"identifier": identifiers, "name": names, "telecom": telecom, "gender": GENDERS.get(sex),
               "birthDate": birth[:10] if birth else None, "address": addresses}
     death = context.when(pid, 29)
@@ -112,7 +113,7 @@ def encounter(message: Message, context: Context, status: str) -> dict:
     pv1 = message.require("PV1")
     kind = pv1.value(2)
     if kind not in CLASSES:
-        raise MessageError(f"PV1-2 `{kind}` is not a patient class of HL7 table 0004 (I, O, E, P, R, B)", "PV1-2")
+        raise RecordError(f"PV1-2 `{kind}` is not a patient class of HL7 table 0004 (I, O, E, P, R, B)", "PV1-2")
     code, display = CLASSES[kind]
     resource = {"resourceType": "Encounter", "id": context.id("Encounter", encounter_key(message)), "status": status,
                 "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code, "display": display},
@@ -142,13 +143,10 @@ def encounter(message: Message, context: Context, status: str) -> dict:
 def condition(dg1: Segment, message: Message, context: Context) -> dict:
     parts = dg1.components(3)
     if not parts or not parts[0]:
-        raise MessageError("DG1-3 holds no diagnosis code", "DG1-3")
+        raise RecordError("DG1-3 holds no diagnosis code", "DG1-3")
     system = datatypes.system_url(parts[2], context.source_system) if len(parts) > 2 and parts[2] else None
-    try:
-        code = diagnosis_concept(context.normalizer, parts[0], system, parts[1] if len(parts) > 1 else None,
-                                 field="DG1-3")
-    except RecordError as error:
-        raise MessageError(error.reason, "DG1-3") from None
+    code = diagnosis_concept(context.normalizer, parts[0], system, parts[1] if len(parts) > 1 else None,
+                             field="DG1-3")
     owner = encounter_key(message) if message.first("PV1") else "/".join(patient_key(message))
     resource = {"resourceType": "Condition", "id": context.id("Condition", owner, parts[0].strip()),
                 "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
@@ -170,7 +168,7 @@ def condition(dg1: Segment, message: Message, context: Context) -> dict:
 def allergy(al1: Segment, message: Message, context: Context) -> dict:
     allergen = datatypes.concept(al1.components(3), context.source_system)
     if allergen is None:
-        raise MessageError("AL1-3 names no allergen", "AL1-3")
+        raise RecordError("AL1-3 names no allergen", "AL1-3")
     kind = al1.value(2)
     category = {"DA": "medication", "FA": "food", "EA": "environment", "LA": "environment", "AA": "environment",
                 "MA": None, "PA": "environment"}.get(kind)
@@ -208,11 +206,11 @@ def observation(obx: Segment, notes: list[str], message: Message, context: Conte
                 default_time: str | None) -> dict:
     code = datatypes.concept(obx.components(3), context.source_system)
     if code is None:
-        raise MessageError("OBX-3 names no observation", "OBX-3")
+        raise RecordError("OBX-3 names no observation", "OBX-3")
     first_code = (code.get("coding") or [{}])[0].get("code", code.get("text", ""))
     status = RESULT_STATUS.get(obx.value(11) or "F")
     if status is None:
-        raise MessageError(f"OBX-11 `{obx.value(11)}` is not a result status of HL7 table 0085", "OBX-11")
+        raise RecordError(f"OBX-11 `{obx.value(11)}` is not a result status of HL7 table 0085", "OBX-11")
     resource = {"resourceType": "Observation",
                 "id": context.id("Observation", report_key, first_code, obx.value(4) or obx.value(1)),
                 "status": status, "code": code, "subject": patient_reference(message, context)}
@@ -246,28 +244,28 @@ def _value(obx: Segment, context: Context) -> dict:
         if len(units) > 2 and units[2] in ("UCUM", "ANS+"):
             unit.update(system="http://unitsofmeasure.org", code=units[0])
     if kind == "NM":
-        return {"valueQuantity": {"value": datatypes.decimal(raw[0], where), **unit}}
+        return {"valueQuantity": {"value": numbers.decimal(raw[0], where), **unit}}
     if kind == "SN":
         comparator, first = (raw + ["", ""])[:2]
         if comparator in ("<", ">", "<=", ">="):
-            return {"valueQuantity": {"value": datatypes.decimal(first, where), "comparator": comparator, **unit}}
-        return {"valueQuantity": {"value": datatypes.decimal(first, where), **unit}}
+            return {"valueQuantity": {"value": numbers.decimal(first, where), "comparator": comparator, **unit}}
+        return {"valueQuantity": {"value": numbers.decimal(first, where), **unit}}
     if kind in ("CWE", "CE", "CNE"):
         return {"valueCodeableConcept": datatypes.concept(raw, context.source_system)}
     if kind in ("DT", "DTM", "TS"):
         return {"valueDateTime": datatypes.date_time(raw[0], context.zone, where)}
     if kind in ("ST", "TX", "FT", ""):
         return {"valueString": obx.delimiters.component.join(raw)}
-    raise MessageError(f"OBX-2 value type `{kind}` is not mapped (NM, SN, ST, TX, FT, CWE, CE, DT, DTM are)", "OBX-2")
+    raise RecordError(f"OBX-2 value type `{kind}` is not mapped (NM, SN, ST, TX, FT, CWE, CE, DT, DTM are)", "OBX-2")
 
 
 def _range(text: str, obx: Segment) -> dict:
     low, separator, high = text.partition("-")
     try:
         if separator and low.strip() and high.strip():
-            return {"low": {"value": datatypes.decimal(low.strip(), "OBX-7")},
-                    "high": {"value": datatypes.decimal(high.strip(), "OBX-7")}}
-    except MessageError:
+            return {"low": {"value": numbers.decimal(low.strip(), "OBX-7")},
+                    "high": {"value": numbers.decimal(high.strip(), "OBX-7")}}
+    except RecordError:
         pass
     return {"text": text}
 

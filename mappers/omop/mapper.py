@@ -31,12 +31,16 @@ def referenced_concepts(source) -> set[int]:
 class OmopMapper:
     def __init__(self, source, normalizer: Normalizer, source_system: str, timezone: str = "Asia/Seoul"):
         self.source = source
-        deaths = {row.get("person_id", ""): (row.get("death_date", ""), row.get("death_datetime", ""))
-                  for _, row in source.rows("death")}
-        self.context = OmopContext(source_system, source.concepts(referenced_concepts(source)), normalizer,
-                                   ZoneInfo(timezone), set(), set(), deaths)
+        self.normalizer, self.source_system, self.zone = normalizer, source_system, ZoneInfo(timezone)
+        self.context: OmopContext | None = None
 
     def map(self) -> Iterator[Result]:
+        # The pass over the tables for their concepts runs here, when mapping starts, not when the source is
+        # opened: an HTTP upload is answered 202 before it.
+        deaths = {row.get("person_id", ""): (row.get("death_date", ""), row.get("death_datetime", ""))
+                  for _, row in self.source.rows("death")}
+        self.context = OmopContext(self.source_system, self.source.concepts(referenced_concepts(self.source)),
+                                   self.normalizer, self.zone, set(), set(), deaths)
         for module in TABLES:
             seen: set[str] = set()
             for source, row in self.source.rows(module.TABLE):

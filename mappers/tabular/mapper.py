@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from terminology.normalize import Normalizer
 
-from mappers import ids
+from mappers import ids, numbers
 from mappers.base import Mapped, RecordError, Rejected, Result, Source
 from mappers.diagnoses import diagnosis_concept
 from mappers.tabular import values
@@ -132,9 +132,9 @@ class TabularMapper:
         if name == "dateTime":
             return values.parse_datetime(text, spec.format, zone, column)
         if name == "decimal":
-            return values.parse_decimal(text, column)
+            return numbers.decimal(text, column)
         if name == "integer":
-            return values.parse_integer(text, column)
+            return numbers.whole(text, column)
         if name == "result":
             try:
                 return values.parse_quantity_value(text, column)

@@ -8,6 +8,7 @@ as text, so a department code `01` keeps its zero and `no` stays `no`.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,7 +95,7 @@ def parse(text: str, path: Path) -> Spec:
     except ValidationError as error:
         raise SpecError([_located(path.name, where, message, lines)
                          for where, message in _flatten(error.messages, ())]) from None
-    return Spec(**{**spec.__dict__, "path": path})
+    return dataclasses.replace(spec, path=path)
 
 
 class _DuplicateKey(Exception):
@@ -130,7 +131,7 @@ def _flatten(messages, path: tuple):
     elif isinstance(messages, list) and all(isinstance(message, str) for message in messages):
         yield path, " ".join(messages)
     else:
-        for index, part in enumerate(messages):
+        for part in messages:
             yield from _flatten(part, path)
 
 

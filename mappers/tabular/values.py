@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from mappers import numbers
 from mappers.base import RecordError
 
 _COMPARATOR = re.compile(r"^\s*(<=|>=|<|>)\s*")
@@ -80,26 +81,17 @@ def parse_datetime(text: str, format_: str | None, zone: ZoneInfo, column: str) 
     return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
 
 
-def parse_decimal(text: str, column: str) -> Decimal:
-    try:
-        number = Decimal(text.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text) else text)
-    except InvalidOperation:
-        raise RecordError(f"`{text}` is not a number", column) from None
-    if not number.is_finite():
-        raise RecordError(f"`{text}` is not a number", column)
-    return number
-
-
 def parse_quantity_value(text: str, column: str) -> tuple[str | None, Decimal]:
     """(comparator, value): laboratories write results under the detection limit as `<0.1`."""
     match = _COMPARATOR.match(text)
     if match:
-        return match.group(1), parse_decimal(text[match.end():].strip(), column)
-    return None, parse_decimal(text, column)
+        return match.group(1), _required(text[match.end():], column)
+    return None, _required(text, column)
 
 
-def parse_integer(text: str, column: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise RecordError(f"`{text}` is not a whole number", column) from None
+def _required(text: str, column: str) -> Decimal:
+    number = numbers.decimal(text, column)
+    if number is None:
+        raise RecordError(f"`{text}` is not a number", column)
+    return number
+

@@ -13,7 +13,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator
 
-from mappers import ids
+from mappers import ids, numbers
 from mappers.base import Mapped, Rejected, Result, Source
 from mappers.vcf import variants
 from mappers.vcf.reader import Call, Header
@@ -28,6 +28,7 @@ class VcfMapper:
         self.header, self.name, self.subjects = header, name, subjects
         self.build, self.source_system = build, source_system
         self._results: dict[str, list[str]] = {sample: [] for sample in header.samples}
+        self._annotated: tuple[int, dict[str, dict]] = (0, {})  # (line, alternate -> gene and HGVS)
 
     def map_calls(self, calls: Iterable[Call | Rejected]) -> Iterator[Result]:
         for call in calls:
@@ -67,12 +68,16 @@ class VcfMapper:
         copies = alleles.count(allele)
         zygosity = "hemizygous" if len(alleles) == 1 else "homozygous" if copies == len(alleles) else "heterozygous"
         depths = _numbers(values.get("AD"), int)
-        annotation = _annotation(self.header, call.info, alternate)
+        if self._annotated[0] != call.line:  # a line's annotations are the same for every sample: parse them once
+            self._annotated = (call.line, {})
+        cached = self._annotated[1]
+        annotation = cached.get(alternate) or cached.setdefault(alternate, _annotation(self.header, call.info,
+                                                                                         alternate))
         variant = variants.Variant(
             chromosome=call.chromosome, position=call.position, reference=call.reference,
             alternate=alternate.upper(), zygosity=zygosity, build=self.build, ids=call.ids,
-            quality=_number(call.quality, Decimal, "QUAL"), filters=call.filters if call.filters != "PASS" else None,
-            depth=_number(values.get("DP") or call.info.get("DP"), int, "DP"),
+            quality=numbers.decimal(call.quality, "QUAL"), filters=call.filters if call.filters != "PASS" else None,
+            depth=numbers.whole(_given(values.get("DP")) or _given(call.info.get("DP")), "DP"),
             allele_depth=depths[allele] if depths and len(depths) > allele else None,
             allele_frequency=_frequency(values, depths, allele), **annotation)
         id_ = ids.resource_id(self.source_system, "Observation", sample, call.chromosome, call.position,
@@ -91,13 +96,9 @@ class VcfMapper:
                                                   self.header.file_date)])
 
 
-def _number(text: str | None, kind, field: str):
-    if text in (None, "", "."):
-        return None
-    try:
-        return kind(text)
-    except (ValueError, InvalidOperation):
-        raise ValueError(f"{field} `{text}` is not a number") from None
+def _given(text: str | None) -> str | None:
+    """VCF writes `.` for a missing value."""
+    return None if text == "." else text
 
 
 def _numbers(text: str | None, kind) -> list | None:

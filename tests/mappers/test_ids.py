@@ -1,6 +1,6 @@
 import re
 
-from mappers.ids import reference, resource_id
+from mappers.ids import resource_id
 
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # https://hl7.org/fhir/R4/datatypes.html#id
 
@@ -18,7 +18,3 @@ def test_ids_differ_by_source_system_type_and_key():
 
 def test_ids_are_valid_fhir_ids():
     assert FHIR_ID.match(resource_id("http://h.kr", "Condition", "환자 1", "C50.9", "2024-01-01"))
-
-
-def test_a_reference_points_at_the_id():
-    assert reference("urn:x", "Patient", "7") == {"reference": f"Patient/{resource_id('urn:x', 'Patient', '7')}"}

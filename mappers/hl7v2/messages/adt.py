@@ -4,8 +4,9 @@ patient named in MRG-1 becomes inactive and points at the surviving one (Patient
 
 from __future__ import annotations
 
+from mappers.base import RecordError
 from mappers.hl7v2 import datatypes, segments
-from mappers.hl7v2.message import Message, MessageError
+from mappers.hl7v2.message import Message
 
 # trigger event -> the Encounter status it states (None: the event is about the person only)
 EVENTS = {"A01": "in-progress", "A02": "in-progress", "A03": "finished", "A04": "in-progress", "A08": None,
@@ -32,7 +33,7 @@ def _merged(message: Message, context: segments.Context, survivor: dict) -> list
     mrg = message.require("MRG")
     prior = mrg.components(1)
     if not prior or not prior[0]:
-        raise MessageError("MRG-1 names no prior patient identifier", "MRG-1")
+        raise RecordError("MRG-1 names no prior patient identifier", "MRG-1")
     authority = prior[3].split("&")[0] if len(prior) > 3 else ""
     prior_id = context.id("Patient", authority, prior[0])
     survivor["link"] = [{"other": {"reference": f"Patient/{prior_id}"}, "type": "replaces"}]

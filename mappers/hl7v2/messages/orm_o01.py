@@ -3,8 +3,9 @@ order control code (ORC-1) or, for a status change, the order status (ORC-5)."""
 
 from __future__ import annotations
 
+from mappers.base import RecordError
 from mappers.hl7v2 import datatypes, segments
-from mappers.hl7v2.message import Message, MessageError
+from mappers.hl7v2.message import Message
 
 CONTROL = {"NW": "active", "XO": "active", "RP": "active", "SN": "active", "CA": "revoked", "OC": "revoked",
            "DC": "revoked", "OD": "revoked", "HD": "on-hold", "OH": "on-hold", "RL": "active"}
@@ -16,12 +17,12 @@ def map_message(message: Message, context: segments.Context) -> list[dict]:
     found = [segments.patient(message, context)]
     orcs = message.all("ORC")
     if not orcs:
-        raise MessageError("an ORM^O01 message needs an ORC segment", "ORC")
+        raise RecordError("an ORM^O01 message needs an ORC segment", "ORC")
     for orc in orcs:
         index = message.segments.index(orc)
         obr = next((segment for segment in message.segments[index + 1:] if segment.name in ("OBR", "ORC")), None)
         if obr is None or obr.name != "OBR":
-            raise MessageError("each ORC of an ORM^O01 needs its OBR", "OBR")
+            raise RecordError("each ORC of an ORM^O01 needs its OBR", "OBR")
         found.append(_request(message, context, orc, obr))
     return found
 
@@ -30,10 +31,10 @@ def _request(message: Message, context: segments.Context, orc, obr) -> dict:
     control = orc.value(1)
     status = ORDER_STATUS.get(orc.value(5)) if control == "SC" else CONTROL.get(control)
     if status is None:
-        raise MessageError(f"ORC-1 `{control}` is not an order control code this server maps", "ORC-1")
+        raise RecordError(f"ORC-1 `{control}` is not an order control code this server maps", "ORC-1")
     code = datatypes.concept(obr.components(4), context.source_system)
     if code is None:
-        raise MessageError("OBR-4 names no test", "OBR-4")
+        raise RecordError("OBR-4 names no test", "OBR-4")
     key = segments.order_key(message, obr, orc)
     request = {"resourceType": "ServiceRequest", "id": context.id("ServiceRequest", key), "status": status,
                "intent": "order", "code": code, "subject": segments.patient_reference(message, context),

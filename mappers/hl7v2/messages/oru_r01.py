@@ -3,15 +3,16 @@ OBX segments (NTE after an OBX is its note; NTE after the OBR the report's concl
 
 from __future__ import annotations
 
+from mappers.base import RecordError
 from mappers.hl7v2 import datatypes, segments
-from mappers.hl7v2.message import Message, MessageError
+from mappers.hl7v2.message import Message
 
 
 def map_message(message: Message, context: segments.Context) -> list[dict]:
     found = [segments.patient(message, context)]
     obrs = message.all("OBR")
     if not obrs:
-        raise MessageError("an ORU^R01 message needs an OBR segment", "OBR")
+        raise RecordError("an ORU^R01 message needs an OBR segment", "OBR")
     for position, obr in enumerate(obrs):
         end = message.segments.index(obrs[position + 1]) if position + 1 < len(obrs) else len(message.segments)
         group = message.segments[message.segments.index(obr) + 1:end]
@@ -23,13 +24,13 @@ def _report(message: Message, context: segments.Context, obr, obxs) -> list[dict
     key = segments.order_key(message, obr)
     code = datatypes.concept(obr.components(4), context.source_system)
     if code is None:
-        raise MessageError("OBR-4 names no test", "OBR-4")
+        raise RecordError("OBR-4 names no test", "OBR-4")
     effective = context.when(obr, 7)
     observations = [segments.observation(obx, segments.notes_after(message, obx), message, context, key, effective)
                     for obx in obxs]
     status = segments.RESULT_STATUS.get(obr.value(25) or "F")
     if status is None:
-        raise MessageError(f"OBR-25 `{obr.value(25)}` is not a result status of HL7 table 0123", "OBR-25")
+        raise RecordError(f"OBR-25 `{obr.value(25)}` is not a result status of HL7 table 0123", "OBR-25")
     report = {"resourceType": "DiagnosticReport", "id": context.id("DiagnosticReport", key), "status": status,
               "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}],
               "code": code, "subject": segments.patient_reference(message, context),

@@ -1,7 +1,7 @@
 """drug_exposure -> MedicationRequest for prescriptions written, MedicationStatement for everything else
 (dispensings, administrations, claims, patient reports), as the drug type concept says."""
 
-from mappers.base import RecordError
+from mappers import numbers
 
 TABLE, KEY = "drug_exposure", "drug_exposure_id"
 PRESCRIBED = {"38000177", "32838", "32833"}  # prescription written, EHR prescription, EHR order
@@ -22,7 +22,8 @@ def build(row: dict, context) -> dict:
     resource = {"resourceType": kind, "id": context.id(kind, row[KEY]), "status": "completed" if end else "active",
                 "medicationCodeableConcept": context.concept(row, "drug"), "subject": context.patient(row)}
     if kind == "MedicationRequest":
-        days, quantity, refills = (_number(row, column) for column in ("days_supply", "quantity", "refills"))
+        days, quantity, refills = (numbers.decimal(row.get(column), column)
+                                   for column in ("days_supply", "quantity", "refills"))
         dispense = {"quantity": {"value": quantity} if quantity else None,
                     "expectedSupplyDuration": {"value": days, "unit": "days", "system": UCUM, "code": "d"}
                     if days else None,
@@ -35,15 +36,3 @@ def build(row: dict, context) -> dict:
     resource.update((key, value) for key, value in fields.items() if value is not None)
     return resource
 
-
-def _number(row: dict, column: str):
-    from decimal import Decimal, InvalidOperation
-
-    text = (row.get(column) or "").strip()
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise RecordError(f"`{text}` is not a number", column) from None
-    return int(number) if number == number.to_integral_value() else number

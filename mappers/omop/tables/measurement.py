@@ -1,9 +1,7 @@
 """measurement -> Observation (https://hl7.org/fhir/R4/observation.html), category laboratory: the value as
 a number (with the operator as comparator and the UCUM unit) or as a concept, and the reference range."""
 
-from decimal import Decimal, InvalidOperation
-
-from mappers.base import RecordError
+from mappers import numbers
 
 TABLE, RESOURCE_TYPE, KEY = "measurement", "Observation", "measurement_id"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -30,7 +28,7 @@ def observation(row: dict, context, prefix: str, category: str | None) -> dict:
     unit = context.concepts.get(row.get("unit_concept_id"))
     unit_fields = {"unit": unit.code, "system": unit.system, "code": unit.code} if unit and unit.vocabulary == "UCUM" \
         else {"unit": row["unit_source_value"]} if row.get("unit_source_value") else {}
-    number = _decimal(row, "value_as_number")
+    number = numbers.decimal(row.get("value_as_number"), "value_as_number")
     value_concept = context.concepts.get(row.get("value_as_concept_id"))
     if number is not None:
         quantity = {"value": number, **unit_fields}
@@ -43,17 +41,9 @@ def observation(row: dict, context, prefix: str, category: str | None) -> dict:
     elif row.get("value_as_string"):
         resource["valueString"] = row["value_as_string"]
     bounds = {bound: {"value": value, **unit_fields} for bound, value in
-              (("low", _decimal(row, "range_low")), ("high", _decimal(row, "range_high"))) if value is not None}
+              (("low", numbers.decimal(row.get("range_low"), "range_low")),
+               ("high", numbers.decimal(row.get("range_high"), "range_high"))) if value is not None}
     if bounds:
         resource["referenceRange"] = [bounds]
     return resource
 
-
-def _decimal(row: dict, column: str) -> Decimal | None:
-    text = (row.get(column) or "").strip()
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise RecordError(f"`{text}` is not a number", column) from None

@@ -1,6 +1,6 @@
 """specimen -> Specimen (https://hl7.org/fhir/R4/specimen.html)."""
 
-from mappers.omop.tables.drug_exposure import _number
+from mappers import numbers
 
 TABLE, RESOURCE_TYPE, KEY = "specimen", "Specimen", "specimen_id"
 
@@ -15,7 +15,7 @@ def build(row: dict, context) -> dict:
     collected = context.moment(row, "specimen_date", "specimen_datetime")
     if collected:
         collection["collectedDateTime"] = collected
-    quantity = _number(row, "quantity")
+    quantity = numbers.decimal(row.get("quantity"), "quantity")
     if quantity is not None:
         unit = context.concepts.get(row.get("unit_concept_id"))
         collection["quantity"] = {"value": quantity, **({"unit": unit.code, "system": unit.system, "code": unit.code}

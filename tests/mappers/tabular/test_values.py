@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mappers.base import RecordError
-from mappers.tabular.values import parse_date, parse_datetime, parse_decimal, parse_integer, parse_quantity_value
+from mappers.tabular.values import parse_date, parse_datetime, parse_quantity_value
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -46,21 +46,13 @@ def test_impossible_times_are_rejected():
         parse_datetime("2024-03-05 25:00", "%Y-%m-%d %H:%M", SEOUL, "내원일시")
 
 
-def test_decimals_keep_their_precision_and_accept_thousands_separators():
-    assert str(parse_decimal("1.50", "x")) == "1.50"
-    assert parse_decimal("1,234.5", "x") == Decimal("1234.5")
-    for text in ("1,2", "NaN", "Infinity", "12a"):
-        with pytest.raises(RecordError, match="is not a number"):
-            parse_decimal(text, "x")
-
-
 def test_a_result_under_the_detection_limit_keeps_its_comparator():
     assert parse_quantity_value("<0.1", "결과") == ("<", Decimal("0.1"))
     assert parse_quantity_value(">= 300", "결과") == (">=", Decimal("300"))
     assert parse_quantity_value("12.0", "결과") == (None, Decimal("12.0"))
 
 
-def test_whole_numbers():
-    assert parse_integer("3", "x") == 3
-    with pytest.raises(RecordError, match="not a whole number"):
-        parse_integer("1.5", "x")
+
+def test_a_comparator_without_a_number_is_not_a_result():
+    with pytest.raises(RecordError, match="is not a number"):
+        parse_quantity_value("<", "결과")
