@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, send_file
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -15,6 +15,8 @@ from fhir_server.errors import (Conflict, FhirError, InternalError, MethodNotAll
                                 BadRequest, outcome_for)
 from fhir_server.interactions import INTERACTIONS
 from fhir_server import import_api, operations
+from fhir_server.bulk import export_jobs
+from fhir_server.bulk import status as bulk_status
 from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
 from fhir_server.router import Router
@@ -36,7 +38,8 @@ def build_context(settings: Settings) -> Context:
     search = SearchEngine(resource_types)
     database = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                         sqlite_synchronous=settings.sqlite_synchronous)
-    pipeline = Pipeline(Router([*INTERACTIONS, *operations.interactions()], resources.is_supported))
+    pipeline = Pipeline(Router([*INTERACTIONS, *operations.interactions(), *bulk_status.INTERACTIONS],
+                               resources.is_supported))
     statement = CapabilityStatements(INTERACTIONS, operations.OPERATIONS, resource_types, search, settings.base_url)
     return Context(Repository(database, search.index_rows, search.refresh), settings, search, pipeline, statement,
                    terminology=TerminologyService(Path(settings.terminology_folder)))
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["fhir"] = context
     app.register_blueprint(import_api.blueprint(context))
+    export_jobs.resume_later(context)
 
     @app.route(FHIR_PREFIX, defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False)
     @app.route(FHIR_PREFIX + "/", defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False,
@@ -94,9 +98,15 @@ def _fhir_request(path: str, settings: Settings) -> FhirRequest:
 
 def _respond(response: FhirResponse) -> Response:
     headers = dict(response.headers)
+    if response.file is not None:
+        sent = send_file(response.file, mimetype=response.content_type, conditional=False, etag=False)
+        sent.headers.update(headers)
+        return sent
     body = response.body
     if body is None or response.status in (204, 304):
         return Response(status=response.status, headers=headers)
+    if response.content_type is not None:
+        return Response(body, response.status, headers, content_type=response.content_type)
     media = http.response_media_type(request.args.get("_format"), request.headers.get("Accept"))
     if request.args.get("_pretty") == "true":
         body = json_codec.pretty(body)

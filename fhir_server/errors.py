@@ -120,6 +120,12 @@ class InternalError(FhirError):
         super().__init__("The server failed to process the request; the failure has been logged.")
 
 
+class JobFailed(FhirError):
+    """An asynchronous job (a bulk export or import) that failed on the server; the cause is in the log."""
+
+    status, issue_code = 500, "exception"
+
+
 def from_terminology(error) -> FhirError:
     """A terminology refusal (``terminology.errors``) as the FhirError clients get."""
     if isinstance(error, (terminology_errors.UnknownSystem, terminology_errors.UnknownValueSet,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
 from werkzeug.datastructures import Headers
@@ -52,6 +53,8 @@ class FhirResponse:
     headers: dict[str, str] = field(default_factory=dict)
     version: StoredVersion | None = None
     outcome: str | None = None  # for an update: created, updated or unchanged (repository.CREATED, ...)
+    content_type: str | None = None  # when the body is not a FHIR resource (a bulk manifest, NDJSON)
+    file: Path | None = None  # a file sent as the body, streamed from disk (a bulk export's output)
 
 
 @dataclass

@@ -63,6 +63,20 @@ class Settings:
     max_upload_bytes: int = _setting(2 * 1024 ** 3, "Largest export upload (`POST /import/{format}`) in bytes; larger "
                                                      "ones get 413.")
     max_import_bytes: int = _setting(20 * 1024 ** 3, "Most bytes an uploaded export archive may unpack to; more is a 413.")
+    exports_folder: str = _setting(
+        "data/exports", "Folder where bulk `$export` jobs write their NDJSON files until the files expire.")
+    export_expiry_seconds: int = _setting(
+        24 * 3600, "How long the files of a finished `$export` stay downloadable before they are deleted.")
+    export_file_resources: int = _setting(
+        100_000, "Most resources in one NDJSON file of an `$export`; a type with more is split into several files.")
+    bulk_job_lease_seconds: int = _setting(
+        30, "A running `$export` or `$import` job whose worker has not reported progress for this long (the "
+            "server stopped) is resumed from its checkpoint by the next server process that is asked about it.")
+    import_folders: str = _setting(
+        "", "Folders (separated by spaces) whose NDJSON files `$import` may read through file: URLs; empty: none.")
+    import_url_prefixes: str = _setting(
+        "", "URL prefixes (separated by spaces, e.g. https://pacs.example.kr/exports/) that `$import` may download "
+            "NDJSON files from; empty: none.")
     log_level: str = _setting("INFO", "Python logging level of the server.")
 
     @classmethod

@@ -57,7 +57,19 @@ class AnyOf:
     nodes: tuple["Node", ...]
 
 
-Node = Criterion | Chain | Has | AnyOf
+@dataclass(frozen=True)
+class AllOf:
+    """Matches when all of ``nodes`` do: one of several OR'd queries, as a bulk export's `_typeFilter`s are."""
+
+    nodes: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Every:
+    """Matches every current resource of the type: a chain's target that need only exist."""
+
+
+Node = Criterion | Chain | Has | AnyOf | AllOf | Every
 MAX_DEPTH = 6  # links in one chain or _has; deeper is almost surely a mistake or an attack
 
 

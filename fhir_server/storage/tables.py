@@ -181,3 +181,21 @@ import_jobs = Table(
     Column("updated", BigInteger, nullable=False,
            comment="last progress; a running job that stops updating was interrupted"),
 )
+
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False, comment="running, completed or failed; a cancelled job is deleted"),
+    Column("request", Text, nullable=False, comment="the kick-off request URL, as the manifest repeats it"),
+    Column("parameters", Text, nullable=False, comment="JSON: level, group, types, since, type filters, base URL"),
+    Column("progress", Text, nullable=False,
+           comment="JSON checkpoint: the type being exported, the last id written, the files finished"),
+    Column("owner", String(64), nullable=True, comment="the worker that holds the job; another takes over a "
+                                                       "running job whose worker stopped updating it"),
+    Column("message", Text, nullable=True, comment="why a job failed"),
+    Column("transaction_time", BigInteger, nullable=False, comment="milliseconds since the Unix epoch"),
+    Column("created", BigInteger, nullable=False, comment="milliseconds since the Unix epoch"),
+    Column("updated", BigInteger, nullable=False, comment="last checkpoint or heartbeat"),
+    Column("expires", BigInteger, nullable=True, comment="when a completed job's files are deleted"),
+)

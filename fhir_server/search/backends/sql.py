@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, select, union
 
 from fhir_server.search.backends.sql_conditions import CONDITIONS
-from fhir_server.search.query import AnyOf, Chain, Criterion, Has, Node, SearchQuery
+from fhir_server.search.query import AllOf, AnyOf, Chain, Criterion, Every, Has, Node, SearchQuery
 from fhir_server.search.results import SortKey
 from fhir_server.storage.repository import StoredVersion, VERSION_COLUMNS, current_versions
 from fhir_server.storage.tables import (multiple_values, resources, search_composite, search_date, search_number,
@@ -68,6 +68,12 @@ def _matching_ids(node: Node, resource_type: str):
             reference.c.resource_id.in_(_live_ids(node.inner, node.source_type)))
     if isinstance(node, AnyOf):
         return union(*(_matching_ids(inner, resource_type) for inner in node.nodes))
+    if isinstance(node, (AllOf, Every)):
+        # One SELECT with the conditions ANDed, not INTERSECT: SQLite cannot nest compound SELECTs in a UNION.
+        live = resources.alias()
+        return select(live.c.id).where(live.c.resource_type == resource_type, live.c.deleted.is_(False),
+                                       *(_condition(inner, resource_type, live)
+                                         for inner in (node.nodes if isinstance(node, AllOf) else ())))
     return _criterion_ids(node, resource_type)
 
 

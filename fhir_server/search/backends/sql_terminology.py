@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, and_, select, tuple_
 
 from fhir_server.errors import BadRequest
-from fhir_server.search.query import AnyOf, Chain, Criterion, Has, SearchQuery
+from fhir_server.search.query import AllOf, AnyOf, Chain, Criterion, Has, SearchQuery
 from fhir_server.search.types.token import TokenValue
 from fhir_server.storage.tables import terminology_closure as closure
 from fhir_server.storage.tables import terminology_members as members
@@ -60,5 +60,5 @@ def _criteria(nodes):
             yield from _criteria(inner for _, inner in node.targets)
         elif isinstance(node, Has):
             yield from _criteria([node.inner])
-        elif isinstance(node, AnyOf):
+        elif isinstance(node, (AnyOf, AllOf)):
             yield from _criteria(node.nodes)

@@ -1,0 +1,105 @@
+"""Bulk `$export` jobs run by the server (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#response---in-progress-status):
+started by a kick-off, run in a background thread, persisted in the export_jobs table after every page.
+
+Any server process answers a job's status from the table. A job whose worker stopped (the server was
+restarted) is taken over after a lease by the next process that looks at it, and resumes from its
+checkpoint; cancelling deletes the job and its files; a finished job's files expire after a while.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+from fhir_server.bulk.export import Exporter, Progress
+from fhir_server.bulk.export_request import ExportRequest
+from fhir_server.pipeline import Context
+from fhir_server.storage import export_jobs
+from fhir_server.storage.export_jobs import COMPLETED, FAILED, ExportJob, now_ms
+from fhir_server.storage.ids import new_id
+
+log = logging.getLogger(__name__)
+
+
+def folder(context: Context, id_: str) -> Path:
+    return Path(context.settings.exports_folder) / id_
+
+
+def start(context: Context, export: ExportRequest, request_url: str) -> str:
+    """Record the job and start it; its id."""
+    sweep(context)
+    id_, owner = new_id(), new_id()
+    export_jobs.create(context.repository.database, id_, request=request_url, parameters=export.as_json(),
+                       progress=Progress().as_json(), owner=owner, transaction_time=now_ms())
+    _launch(context, export_jobs.get(context.repository.database, id_), owner)
+    return id_
+
+
+def current(context: Context, id_: str) -> ExportJob | None:
+    """The job as it stands, after resuming or expiring what needs it; None if there is none."""
+    sweep(context)
+    return export_jobs.get(context.repository.database, id_)
+
+
+def cancel(context: Context, id_: str) -> bool:
+    """Delete the job and its files; False if there was no such job. A worker still running stops at its
+    next checkpoint."""
+    removed = export_jobs.remove(context.repository.database, id_)
+    shutil.rmtree(folder(context, id_), ignore_errors=True)
+    return removed
+
+
+def sweep(context: Context) -> None:
+    """Resume running jobs whose worker stopped; delete finished jobs past their expiry, with their files."""
+    database = context.repository.database
+    lease_ms = context.settings.bulk_job_lease_seconds * 1000
+    for job in export_jobs.stale_or_expired(database, lease_ms):
+        if job.state != export_jobs.RUNNING:
+            cancel(context, job.id)
+            continue
+        owner = new_id()
+        if export_jobs.take_over(database, job, owner, lease_ms):
+            log.info("resuming export job %s from its checkpoint", job.id)
+            _launch(context, job, owner)
+
+
+def resume_later(context: Context) -> None:
+    """After a restart: resume interrupted jobs once their lease has run out, even if nobody asks about them."""
+    if not export_jobs.stale_or_expired(context.repository.database, lease_ms=0):
+        return
+    timer = threading.Timer(context.settings.bulk_job_lease_seconds + 1, _sweep_logged, args=(context,))
+    timer.daemon = True
+    timer.start()
+
+
+def _sweep_logged(context: Context) -> None:
+    try:
+        sweep(context)
+    except Exception:  # a background timer has nobody to answer to; the next status request sweeps again
+        log.exception("sweeping export jobs failed")
+
+
+def _launch(context: Context, job: ExportJob, owner: str) -> None:
+    threading.Thread(target=_run, args=(context, job, owner), name=f"export-{job.id}", daemon=True).start()
+
+
+def _run(context: Context, job: ExportJob, owner: str) -> None:
+    database = context.repository.database
+    exporter = Exporter(context, ExportRequest.from_json(job.parameters), folder(context, job.id),
+                        context.settings.export_file_resources)
+    progress = Progress.from_json(job.progress)
+    expires = now_ms() + context.settings.export_expiry_seconds * 1000
+    try:
+        finished = exporter.run(progress, lambda progress: export_jobs.checkpoint(database, job.id, owner,
+                                                                                   progress.as_json()))
+    except Exception as error:  # the job must end in a state a client can read, whatever happened
+        log.exception("export job %s failed", job.id)
+        export_jobs.checkpoint(database, job.id, owner, progress.as_json(), state=FAILED,
+                               message=f"{type(error).__name__}: {error}", expires=expires)
+        return
+    if not finished or not export_jobs.checkpoint(database, job.id, owner, progress.as_json(), state=COMPLETED,
+                                                  expires=expires):
+        if export_jobs.get(database, job.id) is None:  # cancelled: its files may have been written meanwhile
+            shutil.rmtree(folder(context, job.id), ignore_errors=True)

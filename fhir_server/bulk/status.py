@@ -1,0 +1,73 @@
+"""The status URL and files of a bulk job (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#bulk-data-status-request):
+
+- ``GET [base]/bulk-status/{id}``: 202 with ``X-Progress`` and ``Retry-After`` while the job runs; 200 with the
+  manifest (an export's files, or an import's outcome) when it is done; an OperationOutcome if it failed;
+- ``DELETE [base]/bulk-status/{id}``: cancel the job and delete its files (202);
+- ``GET [base]/bulk-files/{id}/{name}``: one NDJSON file of a finished export.
+"""
+
+from __future__ import annotations
+
+from fhir_server import json_codec
+from fhir_server.bulk import export_jobs
+from fhir_server.errors import JobFailed, NotFound
+from fhir_server.interactions import Interaction
+from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.storage.export_jobs import COMPLETED, FAILED, ExportJob
+from fhir_server.storage.instants import format_http_date, format_instant
+
+NDJSON = "application/fhir+ndjson"
+RETRY_AFTER_SECONDS = 2
+
+
+def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    job = _job(context, args["job"])
+    if job.state == FAILED:
+        raise JobFailed("The export failed; the failure has been logged on the server.")
+    if job.state != COMPLETED:
+        return FhirResponse(202, headers={"X-Progress": _progress(job), "Retry-After": str(RETRY_AFTER_SECONDS)})
+    manifest = {
+        "transactionTime": format_instant(job.transaction_time),
+        "request": job.request,
+        "requiresAccessToken": False,
+        "output": [{"type": file["type"], "url": f"{request.base_url}/bulk-files/{job.id}/{file['name']}",
+                    "count": file["count"]} for file in job.progress["files"]],
+        "error": [],
+    }
+    return FhirResponse(200, json_codec.dump(manifest), headers={"Expires": format_http_date(job.expires)},
+                        content_type="application/json")
+
+
+def cancel(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    if not export_jobs.cancel(context, args["job"]):
+        raise NotFound(f"There is no bulk job `{args['job']}`; it may have finished and expired, or been cancelled.")
+    return FhirResponse(202)
+
+
+def file(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    job = _job(context, args["job"])
+    names = {file["name"] for file in job.progress["files"]} if job.state == COMPLETED else set()
+    if args["name"] not in names:
+        raise NotFound(f"Bulk job `{job.id}` has no file `{args['name']}`.")
+    return FhirResponse(200, file=export_jobs.folder(context, job.id) / args["name"], content_type=NDJSON)
+
+
+def _job(context: Context, id_: str) -> ExportJob:
+    job = export_jobs.current(context, id_)
+    if job is None:
+        raise NotFound(f"There is no bulk job `{id_}`; it may have finished and expired, or been cancelled.")
+    return job
+
+
+def _progress(job: ExportJob) -> str:
+    types = job.parameters["types"]
+    index = job.progress["type_index"]
+    now = f"exporting {types[index]} ({index + 1} of {len(types)} types)" if index < len(types) else "finishing"
+    return f"{job.progress['exported']} resources exported; {now}"
+
+
+INTERACTIONS = (
+    Interaction("bulk-status", "GET", "/bulk-status/<job>", status, "system"),
+    Interaction("bulk-cancel", "DELETE", "/bulk-status/<job>", cancel, "system"),
+    Interaction("bulk-file", "GET", "/bulk-files/<job>/<name>", file, "system"),
+)
