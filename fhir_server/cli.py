@@ -1,4 +1,4 @@
-"""The `fhir-server` command: serve, init-db, load, reindex, settings."""
+"""The `fhir-server` command: serve, init-db, load, import, export, mllp, reindex, settings."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from fhir_server.settings import Settings, describe
 from terminology import supplied
 
-IMPORT_FORMATS = ("tabular", "omop", "hl7v2", "vcf")  # fhir_server.import_sources.FORMATS, without importing the server here
+IMPORT_FORMATS = ("tabular", "omop", "hl7v2", "vcf", "ndjson")  # fhir_server.import_sources.FORMATS, without importing the server here
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     import_.add_argument("format", choices=IMPORT_FORMATS, help="what the source is")
     import_.add_argument("path", help="the source: a folder of tables (tabular), a folder of CDM CSV files or a "
                                       "database URL (omop), a file or folder of messages (hl7v2), a .vcf or .vcf.gz "
-                                      "file (vcf)")
+                                      "file (vcf), an .ndjson file or a folder of them (ndjson)")
     import_.add_argument("--spec", help="tabular: a mapping spec file (YAML or JSON) or a shipped one: "
                                         "synthea-csv, korean-hospital")
     import_.add_argument("--samples", help="vcf: CSV with the columns sample and patient (Patient/id, or an "
@@ -53,6 +53,18 @@ def main(argv: list[str] | None = None) -> int:
                                                  "or urn:fhir-server:vcf); it namespaces the resource ids")
     import_.add_argument("--dry-run", action="store_true", help="map and validate, store nothing")
     import_.add_argument("--rejects", type=Path, help="write each rejected record (NDJSON: source, field, reason) here")
+
+    export = commands.add_parser("export", help="write resources as FHIR NDJSON files, one or more per type, as the "
+                                                 "bulk $export does")
+    export.add_argument("out", type=Path, help="the folder to write the files into")
+    export.add_argument("--type", action="append", default=[], help="only these types (comma-separated; repeatable)")
+    export.add_argument("--since", help="only resources changed at or after this FHIR instant")
+    export.add_argument("--type-filter", action="append", default=[],
+                        help="a search that the resources of its type must match, e.g. 'Observation?code=4548-4'; "
+                             "several for one type are OR'd")
+    level = export.add_mutually_exclusive_group()
+    level.add_argument("--patients", action="store_true", help="only what is in some patient's compartment")
+    level.add_argument("--group", help="only what is in the compartments of this Group's member patients")
 
     mllp = commands.add_parser("mllp", help="receive HL7 v2 messages over MLLP: each is stored, then acknowledged "
                                             "(AA), or answered AE with the reason it was rejected")
@@ -96,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if load_bundles(settings, args.paths) else 1
     elif args.command == "import":
         return _import(settings, args)
+    elif args.command == "export":
+        return _export(settings, args)
     elif args.command == "mllp":
         return _mllp(settings, args)
     elif args.command == "reindex":
@@ -142,6 +156,44 @@ def _import(settings: Settings, args) -> int:
         print(f"{summary.rejected} records rejected" + (f"; see {args.rejects}" if args.rejects else
                                                         "; name a --rejects file to see why"), file=sys.stderr)
     return 1 if summary.rejected else 0
+
+
+def _export(settings: Settings, args) -> int:
+    from tqdm import tqdm
+
+    from fhir_server.app import build_context
+    from fhir_server.bulk import export_request
+    from fhir_server.bulk.export import Exporter, Progress
+    from fhir_server.errors import FhirError
+
+    context = build_context(settings)
+    level = export_request.GROUP if args.group else export_request.PATIENT if args.patients else export_request.SYSTEM
+    try:
+        if args.group:
+            context.repository.read("Group", args.group)
+        export = export_request.from_values(context, level, {
+            "_type": args.type, "_since": [args.since] if args.since else [], "_typeFilter": args.type_filter},
+            group=args.group)
+    except FhirError as error:
+        print(f"cannot export: {error.message}", file=sys.stderr)
+        context.repository.database.dispose()
+        return 2
+    bar = tqdm(unit=" resources", file=sys.stderr, disable=None, dynamic_ncols=True)
+
+    def checkpoint(progress: Progress) -> bool:
+        bar.update(progress.exported - bar.n)
+        return True
+
+    progress = Progress()
+    try:
+        Exporter(context, export, args.out, settings.export_file_resources).run(progress, checkpoint)
+    finally:
+        bar.close()
+        context.repository.database.dispose()
+    for file in progress.files:
+        print(f"{args.out / file['name']}: {file['count']} {file['type']}")
+    print(f"{progress.exported} resources exported to {args.out}")
+    return 0
 
 
 def _mllp(settings: Settings, args) -> int:

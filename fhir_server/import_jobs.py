@@ -1,16 +1,22 @@
-"""Imports uploaded over HTTP: the upload (a zip archive of the export) is unpacked into the imports folder,
-the source opened and checked at once (an unusable one is refused before a job exists), then imported in a
-background thread whose progress is kept in the import_jobs table, so any server process can report it.
+"""Imports run by the server, in a background thread whose progress is kept in the import_jobs table, so any
+server process can report it: an upload (a zip archive of an export) is unpacked into the imports folder and
+its source opened and checked at once (an unusable one is refused before a job exists); a bulk `$import`
+reads NDJSON files from the server's disk or downloads them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import threading
 import zipfile
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+from urllib.request import url2pathname, urlopen
 
+from fhir_server import json_codec
+from fhir_server.bulk import ndjson
 from fhir_server.errors import BadRequest, PayloadTooLarge
 from fhir_server.import_sources import FORMATS, Options, UnreadableSource, open_source
 from fhir_server.importing import Importer
@@ -49,7 +55,8 @@ def start(context: Context, format_: str, options: Options, archive: Path, dry_r
     recorded = {"spec": options.spec, "samples": options.samples, "build": options.build,
                 "source_system": options.source_system, "dry_run": dry_run}
     import_jobs.create(context.repository.database, id_, format_, {k: v for k, v in recorded.items() if v})
-    threading.Thread(target=_run, args=(context, id_, source, dry_run), name=f"import-{id_}", daemon=True).start()
+    threading.Thread(target=_run, args=(context, id_, source.results, dry_run), name=f"import-{id_}",
+                     daemon=True).start()
     return id_
 
 
@@ -92,17 +99,63 @@ def _unpack(archive: Path, target: Path, limit: int) -> None:
             from None
 
 
-def _run(context: Context, id_: str, source, dry_run: bool) -> None:
+def start_inputs(context: Context, inputs: list[dict], request_url: str) -> str:
+    """Start a bulk `$import` of NDJSON inputs (``type``, ``url``: file: or http(s):, checked already); its id."""
+    id_ = new_id()
+    folder(context, id_).mkdir(parents=True)
+    import_jobs.create(context.repository.database, id_, "ndjson", {"inputs": inputs, "request": request_url})
+    results = _input_results(folder(context, id_) / "source", inputs)
+    threading.Thread(target=_run, args=(context, id_, results, False, True), name=f"import-{id_}",
+                     daemon=True).start()
+    return id_
+
+
+def _input_results(downloads: Path, inputs: list[dict]):
+    """Each input's records in turn; a URL is downloaded first (inside the job, so a failure ends the job)."""
+    for number, input_ in enumerate(inputs, 1):
+        url = input_["url"]
+        if url.startswith("file:"):
+            path = Path(url2pathname(urlparse(url).path))
+        else:
+            downloads.mkdir(parents=True, exist_ok=True)
+            path = downloads / f"input-{number}.ndjson"
+            with urlopen(url, timeout=60) as response, path.open("wb") as target:
+                shutil.copyfileobj(response, target, 1 << 20)
+        yield from ndjson.read(path, url, input_.get("type"))
+
+
+def cancel(context: Context, id_: str) -> bool:
+    """Delete the job and its files; a running job stops after its current batch. False if there was none."""
+    removed = import_jobs.remove(context.repository.database, id_)
+    shutil.rmtree(folder(context, id_), ignore_errors=True)
+    return removed
+
+
+class _Cancelled(Exception):
+    """The job's row was deleted while it ran."""
+
+
+def outcomes_path(context: Context, id_: str) -> Path:
+    return folder(context, id_) / "errors.ndjson"
+
+
+def _run(context: Context, id_: str, results, dry_run: bool, outcomes: bool = False) -> None:
+    """Import ``results``; with ``outcomes``, also write the rejects as OperationOutcomes, as bulk data's
+    error files are."""
     database = context.repository.database
     with rejects_path(context, id_).open("w", encoding="utf-8") as rejects:
         importer = Importer(context, rejects=rejects, dry_run=dry_run, base_url=context.settings.base_url)
 
         def progress(summary) -> None:
             rejects.flush()
-            import_jobs.record(database, id_, summary=summary.as_json())
+            if not import_jobs.record(database, id_, summary=summary.as_json()):
+                raise _Cancelled()
 
         try:
-            summary = importer.run(source.results, progress)
+            summary = importer.run(results, progress)
+        except _Cancelled:
+            shutil.rmtree(folder(context, id_), ignore_errors=True)
+            return
         except Exception as error:  # the job must end in a state a person can read, whatever happened
             log.exception("import job %s failed", id_)
             import_jobs.record(database, id_, summary=importer.summary.as_json(), state="failed",
@@ -110,4 +163,18 @@ def _run(context: Context, id_: str, source, dry_run: bool) -> None:
             return
         finally:
             shutil.rmtree(folder(context, id_) / "source", ignore_errors=True)
+    if outcomes and rejects_path(context, id_).exists():  # (not if the job was cancelled as it finished)
+        _write_outcomes(rejects_path(context, id_), outcomes_path(context, id_))
     import_jobs.record(database, id_, summary=summary.as_json(), state="completed")
+
+
+def _write_outcomes(rejects: Path, target: Path) -> None:
+    with rejects.open("rb") as lines, target.open("wb") as outcomes:
+        for line in lines:
+            rejected = json.loads(line)
+            where = rejected["source"]
+            diagnostics = f"{where['file']} line {where.get('line')}: {rejected['reason']}"
+            issue = {"severity": "error", "code": "invalid", "diagnostics": diagnostics}
+            if rejected.get("field"):
+                issue["expression"] = [rejected["field"]]
+            outcomes.write(json_codec.dump({"resourceType": "OperationOutcome", "issue": [issue]}) + b"\n")

@@ -14,7 +14,7 @@ from fhir_server.errors import FhirError
 from fhir_server.pipeline import Context
 from mappers.base import Result
 
-FORMATS = ("tabular", "omop", "hl7v2", "vcf")
+FORMATS = ("tabular", "omop", "hl7v2", "vcf", "ndjson")
 MESSAGE_FILES = (".hl7", ".er7", ".txt", ".msg", "")  # what a folder of HL7 v2 messages holds
 
 
@@ -50,6 +50,8 @@ def open_source(format_: str, where, context: Context, options: Options = Option
         return _vcf(path, context, options)
     if format_ == "hl7v2":
         return _hl7v2(path, context, options)
+    if format_ == "ndjson":
+        return _ndjson(path)
     raise UnreadableSource(f"unknown format `{format_}`; the formats are {', '.join(FORMATS)}")
 
 
@@ -147,5 +149,22 @@ def _hl7v2(path: Path, context: Context, options: Options) -> Source:
     def results():
         for file in files:
             yield from mapper.map_bytes(file.read_bytes(), file.name, options.encoding)
+
+    return Source(results())
+
+
+def _ndjson(path: Path) -> Source:
+    """A file of FHIR NDJSON, or a folder of .ndjson files: resources stored as they are (PUT at their id)."""
+    from fhir_server.bulk import ndjson
+
+    if not path.exists():
+        raise UnreadableSource(f"no file or folder `{path}`")
+    found = ndjson.files(path)
+    if not found:
+        raise UnreadableSource(f"`{path}` holds no .ndjson files")
+
+    def results():
+        for file in found:
+            yield from ndjson.read(file, str(file.relative_to(path)) if path.is_dir() else file.name)
 
     return Source(results())

@@ -116,14 +116,16 @@ class Importer:
         outcomes = []
         for resource in record.if_absent:
             existing = transaction.session.current(resource["resourceType"], resource["id"])
-            outcomes.append(UNCHANGED if existing and not existing.deleted else self._put(transaction, resource))
-        return outcomes + [self._put(transaction, resource) for resource in record.resources]
+            outcomes.append(UNCHANGED if existing and not existing.deleted else self._store(transaction, resource))
+        return outcomes + [self._store(transaction, resource) for resource in record.resources]
 
-    def _put(self, transaction: Context, resource: dict) -> str:
-        path = f"{resource['resourceType']}/{resource['id']}"
-        request = FhirRequest("PUT", path, headers=_HEADERS, base_url=self.base_url, resource=resource,
+    def _store(self, transaction: Context, resource: dict) -> str:
+        """PUT at the resource's id; one without an id (only NDJSON has those) is created with a new one."""
+        method, path = ("PUT", f"{resource['resourceType']}/{resource['id']}") if "id" in resource else \
+            ("POST", resource["resourceType"])
+        request = FhirRequest(method, path, headers=_HEADERS, base_url=self.base_url, resource=resource,
                               validated=True)
-        return self.context.pipeline.handle(request, transaction).outcome
+        return self.context.pipeline.handle(request, transaction).outcome or CREATED
 
     def _count(self, record: Mapped, outcomes: list[str | None]) -> None:
         summary = self.summary

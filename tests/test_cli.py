@@ -177,3 +177,30 @@ def test_mllp_command_acknowledges_a_stored_message(environment):
         listener.send_signal(signal.SIGINT)
         listener.communicate(timeout=60)
     assert b"MSA|AA|C1" in answer
+
+
+def test_import_ndjson_and_export_round_trip(environment, tmp_path):
+    assert _cli("init-db", env=environment).returncode == 0
+    source = tmp_path / "source"
+    source.mkdir()
+    patients = [{"resourceType": "Patient", "id": f"p{number}", "gender": "female"} for number in range(3)]
+    observations = [{"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "x"},
+                     "subject": {"reference": "Patient/p1"}}]
+    (source / "Patient.ndjson").write_text("".join(json.dumps(patient) + "\n" for patient in patients))
+    (source / "Observation.ndjson").write_text(json.dumps(observations[0]) + "\n{broken\n")
+    imported = _cli("import", "ndjson", str(source), "--rejects", str(tmp_path / "rejects.ndjson"), env=environment)
+    assert imported.returncode == 1, imported.stderr
+    assert "read 5, mapped 4, rejected 1; resources created 4, updated 0, unchanged 0" in imported.stdout
+    assert json.loads((tmp_path / "rejects.ndjson").read_text())["source"] == {"file": "Observation.ndjson", "line": 2}
+    exported = _cli("export", str(tmp_path / "out"), "--type", "Patient,Observation", env=environment)
+    assert exported.returncode == 0, exported.stderr
+    assert "4 resources exported" in exported.stdout
+    written = sorted(json.loads(line)["id"] for path in (tmp_path / "out").glob("*.ndjson")
+                     for line in path.read_text().splitlines())
+    assert written == ["o1", "p0", "p1", "p2"]
+    patient_only = _cli("export", str(tmp_path / "out2"), "--patients", "--type-filter", "Patient?_id=p1",
+                        env=environment)
+    assert patient_only.returncode == 0, patient_only.stderr
+    assert sorted(path.name for path in (tmp_path / "out2").iterdir()) == ["Observation-1.ndjson", "Patient-1.ndjson"]
+    refused = _cli("export", str(tmp_path / "out3"), "--type", "Spaceship", env=environment)
+    assert refused.returncode == 2 and "`Spaceship`" in refused.stderr and "Traceback" not in refused.stderr

@@ -52,15 +52,20 @@ def parse(request: FhirRequest, context: Context, level: str, group: str | None 
         raise BadRequest(f"`$export` does not support the parameter `{unknown[0]}`; it supports "
                          f"{', '.join(PARAMETERS)}.", expression=(unknown[0],))
     values = {name: [value for key, value in parameters if key == name] for name in PARAMETERS}
-    for output_format in values["_outputFormat"]:
+    return from_values(context, level, values, group)
+
+
+def from_values(context: Context, level: str, values: dict[str, list[str]], group: str | None = None) -> ExportRequest:
+    """The export the parameters (name -> the values given) ask for; a BadRequest naming what is wrong."""
+    for output_format in values.get("_outputFormat", ()):
         if output_format not in NDJSON_FORMATS:
             raise BadRequest(f"`_outputFormat={output_format}`: this server exports {NDJSON_FORMATS[0]} only.",
                              expression=("_outputFormat",))
-    since = _single(values["_since"], "_since")
+    since = _single(values.get("_since", []), "_since")
     if since is not None and parse_fhir_instant(since) is None:
         raise BadRequest(f"`_since={since}` is not a FHIR instant.", expression=("_since",))
-    types = _types(values["_type"], level)
-    type_filters = _type_filters(values["_typeFilter"], types, bool(values["_type"]), context)
+    types = _types(values.get("_type", []), level)
+    type_filters = _type_filters(values.get("_typeFilter", []), types, bool(values.get("_type")), context)
     return ExportRequest(level, types, since, type_filters, group)
 
 

@@ -3,24 +3,29 @@
 - ``GET [base]/bulk-status/{id}``: 202 with ``X-Progress`` and ``Retry-After`` while the job runs; 200 with the
   manifest (an export's files, or an import's outcome) when it is done; an OperationOutcome if it failed;
 - ``DELETE [base]/bulk-status/{id}``: cancel the job and delete its files (202);
-- ``GET [base]/bulk-files/{id}/{name}``: one NDJSON file of a finished export.
+- ``GET [base]/bulk-files/{id}/{name}``: one NDJSON file of a finished export, or an import's errors file.
 """
 
 from __future__ import annotations
 
-from fhir_server import json_codec
+from fhir_server import import_jobs, json_codec
 from fhir_server.bulk import export_jobs
 from fhir_server.errors import JobFailed, NotFound
 from fhir_server.interactions import Interaction
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.storage import import_jobs as stored_imports
 from fhir_server.storage.export_jobs import COMPLETED, FAILED, ExportJob
 from fhir_server.storage.instants import format_http_date, format_instant
 
 NDJSON = "application/fhir+ndjson"
+ERRORS = "errors.ndjson"  # an import's rejected lines, as OperationOutcomes
 RETRY_AFTER_SECONDS = 2
 
 
 def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    imported = stored_imports.get(context.repository.database, args["job"])
+    if imported is not None and imported.format == "ndjson":
+        return _import_status(request, imported)
     job = _job(context, args["job"])
     if job.state == FAILED:
         raise JobFailed("The export failed; the failure has been logged on the server.")
@@ -38,13 +43,42 @@ def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
                         content_type="application/json")
 
 
+def _import_status(request: FhirRequest, job) -> FhirResponse:
+    summary = job.summary
+    if job.state == "failed" or job.interrupted:
+        raise JobFailed("The import " + ("was interrupted (the server stopped); run it again: lines with an id are "
+                                         "stored unchanged" if job.interrupted else
+                                         "failed; the failure has been logged on the server") + ".")
+    if job.state != "completed":
+        progress = f"{summary.get('read', 0)} lines read, {summary.get('rejected', 0)} rejected"
+        return FhirResponse(202, headers={"X-Progress": progress, "Retry-After": str(RETRY_AFTER_SECONDS)})
+    manifest = {
+        "transactionTime": format_instant(job.created),
+        "request": job.options["request"],
+        "requiresAccessToken": False,
+        "output": [],
+        "error": [{"type": "OperationOutcome", "url": f"{request.base_url}/bulk-files/{job.id}/{ERRORS}",
+                   "count": summary["rejected"]}] if summary["rejected"] else [],
+        "summary": {key: summary[key] for key in ("read", "rejected", "created", "updated", "unchanged")},
+    }
+    return FhirResponse(200, json_codec.dump(manifest), content_type="application/json")
+
+
 def cancel(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    imported = stored_imports.get(context.repository.database, args["job"])
+    if imported is not None and imported.format == "ndjson":
+        import_jobs.cancel(context, imported.id)
+        return FhirResponse(202)
     if not export_jobs.cancel(context, args["job"]):
         raise NotFound(f"There is no bulk job `{args['job']}`; it may have finished and expired, or been cancelled.")
     return FhirResponse(202)
 
 
 def file(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
+    imported = stored_imports.get(context.repository.database, args["job"])
+    if imported is not None and imported.format == "ndjson" and imported.state == "completed" \
+            and args["name"] == ERRORS and imported.summary.get("rejected"):
+        return FhirResponse(200, file=import_jobs.outcomes_path(context, imported.id), content_type=NDJSON)
     job = _job(context, args["job"])
     names = {file["name"] for file in job.progress["files"]} if job.state == COMPLETED else set()
     if args["name"] not in names:

@@ -58,6 +58,7 @@ def capability_statement(interactions, operations, resource_types: tuple[str, ..
         "status": "active",
         "date": format_instant(time.time_ns() // 1_000_000),
         "kind": "instance",
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "software": {"name": "fhir-server", "version": metadata.version("fhir-server")},
         "implementation": {"description": "FHIR R4 clinical data server", **({"url": base_url} if base_url else {})},
         "fhirVersion": "4.0.1",

@@ -70,6 +70,6 @@ def _by_type(declared: list[Operation]) -> Callable:
     return on_type
 
 
-from fhir_server.operations import (bulk_export, codesystem_lookup, codesystem_subsumes,  # noqa: E402
+from fhir_server.operations import (bulk_export, bulk_import, codesystem_lookup, codesystem_subsumes,  # noqa: E402
                                     codesystem_validate_code, conceptmap_translate, patient_everything, reindex, valueset_expand,
                                     valueset_validate_code)  # (they register themselves)

@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from fhir_server.storage.database import Database
 from fhir_server.storage.tables import import_jobs
@@ -37,10 +37,16 @@ def create(database: Database, id_: str, format_: str, options: dict) -> None:
                                                       state="running", summary="{}", created=now, updated=now))
 
 
-def record(database: Database, id_: str, *, summary: dict, state: str = "running", message: str | None = None) -> None:
+def record(database: Database, id_: str, *, summary: dict, state: str = "running", message: str | None = None) -> bool:
+    """Record progress; False if the job is gone (cancelled)."""
     with database.write() as connection:
-        connection.execute(update(import_jobs).where(import_jobs.c.id == id_).values(
-            summary=json.dumps(summary), state=state, message=message, updated=_now_ms()))
+        return connection.execute(update(import_jobs).where(import_jobs.c.id == id_).values(
+            summary=json.dumps(summary), state=state, message=message, updated=_now_ms())).rowcount == 1
+
+
+def remove(database: Database, id_: str) -> bool:
+    with database.write() as connection:
+        return connection.execute(delete(import_jobs).where(import_jobs.c.id == id_)).rowcount == 1
 
 
 def get(database: Database, id_: str) -> ImportJob | None:

@@ -269,3 +269,13 @@ def test_an_interrupted_export_resumes_from_its_checkpoint_and_writes_each_resou
                                                                if r["resourceType"] in ("Observation", "Patient")))
     assert [output["count"] for output in manifest["output"]] == [3, 1, 3]
     app.extensions["fhir"].repository.database.dispose()
+
+
+def test_the_capability_statement_declares_bulk_data(client):
+    statement = client.get("/fhir/metadata").get_json()
+    assert "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data" in statement["instantiates"]
+    system_operations = {operation["name"]: operation["definition"] for operation in statement["rest"][0]["operation"]}
+    assert system_operations["export"] == "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+    patient = next(kind for kind in statement["rest"][0]["resource"] if kind["type"] == "Patient")
+    assert {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"} \
+        in patient["operation"]

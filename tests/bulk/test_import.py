@@ -1,0 +1,156 @@
+"""Bulk `$import` of NDJSON through real HTTP: inputs from an allowed folder or URL, every line validated and
+stored as any write is or rejected with its line, read = loaded + rejected, and the rejects as OperationOutcomes.
+
+Expected counts come from the lines the test wrote."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from functools import partial
+
+import pytest
+
+from fhir_server.app import create_app
+from fhir_server.settings import Settings
+from tests.fhir_client import assert_outcome
+
+ASYNC = {"Prefer": "respond-async", "Content-Type": "application/fhir+json"}
+
+PATIENTS = [
+    {"resourceType": "Patient", "id": "kim", "gender": "female"},
+    {"resourceType": "Patient", "id": "lee", "gender": "male"},
+    {"resourceType": "Patient", "gender": "other"},  # no id: created with a new one
+]
+OBSERVATION_LINES = [
+    '{"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "HbA1c"}, '
+    '"subject": {"reference": "Patient/kim"}, "valueQuantity": {"value": 6.50, "unit": "%"}}',
+    "",  # a blank line is not a record
+    '{"resourceType": "Observation", "id": "o2", "status": ',  # cut short
+    json.dumps({"resourceType": "Observation", "id": "o3", "status": "final", "code": {"text": "x"}, "colour": "red"}),
+    json.dumps({"resourceType": "Patient", "id": "stray"}),  # not the declared type
+    json.dumps(["not", "a", "resource"]),
+]
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text("".join(json.dumps(patient) + "\n" for patient in PATIENTS))
+    (folder / "Observation.ndjson").write_text("\n".join(OBSERVATION_LINES) + "\n")
+    return folder
+
+
+@pytest.fixture
+def app(database_url, tmp_path, inputs):
+    app = create_app(Settings(database_url=database_url, base_url="http://fhir.test/fhir",
+                              imports_folder=str(tmp_path / "imports"), import_folders=str(inputs),
+                              import_url_prefixes="http://127.0.0.1:"))
+    yield app
+    app.extensions["fhir"].repository.database.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _parameters(*inputs: tuple[str | None, str], **extra) -> str:
+    parameter = [{"name": "inputFormat", "valueCode": "application/fhir+ndjson"}]
+    for resource_type, url in inputs:
+        parts = [{"name": "url", "valueUri": url}] + ([{"name": "type", "valueCode": resource_type}]
+                                                       if resource_type else [])
+        parameter.append({"name": "input", "part": parts})
+    parameter += [{"name": name, "valueString": value} for name, value in extra.items()]
+    return json.dumps({"resourceType": "Parameters", "parameter": parameter})
+
+
+def _import(client, body: str) -> dict:
+    response = client.post("/fhir/$import", data=body, headers=ASYNC)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    status_url = response.headers["Content-Location"].removeprefix("http://fhir.test")
+    deadline = time.monotonic() + 60
+    while (status := client.get(status_url)).status_code == 202:
+        assert "lines read" in status.headers["X-Progress"]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert status.status_code == 200, status.get_data(as_text=True)
+    return status.get_json()
+
+
+def test_import_stores_every_valid_line_and_rejects_the_others_with_their_line(client, inputs):
+    manifest = _import(client, _parameters(("Patient", (inputs / "Patient.ndjson").as_uri()),
+                                           ("Observation", (inputs / "Observation.ndjson").as_uri())))
+    lines = len(PATIENTS) + len([line for line in OBSERVATION_LINES if line])
+    assert manifest["summary"] == {"read": lines, "rejected": 4, "created": 4, "updated": 0, "unchanged": 0}
+    assert manifest["request"] == "http://fhir.test/fhir/$import"
+    assert client.get("/fhir/Patient/kim").get_json()["gender"] == "female"
+    assert client.get("/fhir/Observation/o1").get_data().count(b"6.50") == 1  # the decimal as written
+    assert client.get("/fhir/Patient?gender=other&_total=accurate").get_json()["total"] == 1
+    (errors,) = manifest["error"]
+    assert errors["count"] == 4
+    outcomes = client.get(errors["url"].removeprefix("http://fhir.test"))
+    assert outcomes.content_type == "application/fhir+ndjson"
+    diagnostics = [json.loads(line)["issue"][0]["diagnostics"] for line in outcomes.get_data().splitlines()]
+    url = (inputs / "Observation.ndjson").as_uri()
+    assert [text.removeprefix(f"{url} ")[:34] for text in diagnostics] == [
+        "line 3: The line is not valid JSON",
+        "line 4: invalid Observation: Obser",
+        "line 5: The line holds a `Patient`",
+        "line 6: The line is not a FHIR res"]
+
+
+def test_importing_the_same_files_again_changes_nothing(client, inputs):
+    body = _parameters((None, (inputs / "Patient.ndjson").as_uri()))
+    assert _import(client, body)["summary"]["created"] == 3
+    again = _import(client, body)["summary"]
+    # The patient without an id is created anew each time; those with ids are unchanged.
+    assert (again["created"], again["unchanged"], again["rejected"]) == (1, 2, 0)
+
+
+def test_import_downloads_from_an_allowed_url(client, inputs):
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(inputs))
+    handler.log_message = lambda *args: None
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/Patient.ndjson"
+        manifest = _import(client, _parameters(("Patient", url)))
+        server.shutdown()
+    assert manifest["summary"]["created"] == 3 and manifest["error"] == []
+
+
+@pytest.mark.parametrize("body, headers, message", [
+    (lambda inputs: _parameters(("Patient", (inputs / "Patient.ndjson").as_uri())), {"Content-Type": "application/fhir+json"},
+     "Prefer: respond-async"),
+    (lambda inputs: _parameters(("Patient", "file:///etc/passwd")), ASYNC, "not in a folder this server imports"),
+    (lambda inputs: _parameters(("Patient", (inputs / "../incoming/../x.ndjson").as_uri())), ASYNC,
+     "not in a folder"),
+    (lambda inputs: _parameters(("Patient", (inputs / "Nothing.ndjson").as_uri())), ASYNC, "does not exist"),
+    (lambda inputs: _parameters(("Patient", "https://elsewhere.example/p.ndjson")), ASYNC, "IMPORT_URL_PREFIXES"),
+    (lambda inputs: _parameters(("Patient", "ftp://127.0.0.1/p.ndjson")), ASYNC, "file:, http: and https:"),
+    (lambda inputs: _parameters(("Spaceship", (inputs / "Patient.ndjson").as_uri())), ASYNC, "`Spaceship`"),
+    (lambda inputs: _parameters(), ASYNC, "at least one `input`"),
+    (lambda inputs: _parameters(("Patient", (inputs / "Patient.ndjson").as_uri()), mode="fast"), ASYNC,
+     "no parameter `mode`"),
+    (lambda inputs: json.dumps({"resourceType": "Patient"}), ASYNC, "takes a Parameters resource"),
+])
+def test_an_import_that_cannot_be_honoured_is_refused_before_a_job_exists(client, inputs, body, headers, message):
+    assert_outcome(client.post("/fhir/$import", data=body(inputs), headers=headers), 400, message)
+    assert client.get("/import/jobs").get_json()["jobs"] == []
+
+
+def test_an_import_job_is_listed_with_the_other_imports_and_can_be_cancelled(client, inputs):
+    response = client.post("/fhir/$import", data=_parameters(("Patient", (inputs / "Patient.ndjson").as_uri())),
+                           headers=ASYNC)
+    status_url = response.headers["Content-Location"].removeprefix("http://fhir.test")
+    (job,) = client.get("/import/jobs").get_json()["jobs"]
+    assert job["format"] == "ndjson" and status_url.endswith(job["id"])
+    assert client.delete(status_url).status_code == 202
+    assert_outcome(client.get(status_url), 404)
+    assert client.get("/import/jobs").get_json()["jobs"] == []
+    for thread in threading.enumerate():  # it stops at its next batch; let it, before the database goes
+        if thread.name == f"import-{job['id']}":
+            thread.join(30)
