@@ -1,6 +1,6 @@
-"""Loading what a mapper made: each resource validated (fhir.resources, as every write), then written in
-batches through the pipeline as PUTs with the mapper's deterministic ids, so importing an export twice
-creates nothing new and a changed record becomes a new version.
+"""Loading what a mapper made: each resource validated (fhir.resources, as every write, in a pool of processes:
+fhir_server.validation), then written in batches through the pipeline as PUTs with the mapper's deterministic
+ids, so importing an export twice creates nothing new and a changed record becomes a new version.
 
 Every source record is counted once: read = mapped + rejected. A record whose resource fails validation
 is rejected with the element path and the validator's message; the rejects go to an NDJSON file with
@@ -15,10 +15,10 @@ from typing import IO, Callable, Iterable
 
 from werkzeug.datastructures import Headers
 
-from fhir_server import resources
 from fhir_server.errors import FhirError
 from fhir_server.pipeline import Context, FhirRequest
 from fhir_server.storage.repository import CREATED, UNCHANGED, UPDATED
+from fhir_server.validation import Validator
 from mappers.base import Mapped, Rejected, Result
 
 _HEADERS = Headers({"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
@@ -44,46 +44,62 @@ class Summary:
 
 class Importer:
     def __init__(self, context: Context, *, rejects: IO[str] | None = None, dry_run: bool = False,
-                 batch_size: int = 500, base_url: str = ""):
+                 batch_size: int = 2000, base_url: str = "", validator: Validator | None = None):
         self.context = context
         self.rejects = rejects
         self.dry_run = dry_run
         self.batch_size = batch_size
         self.base_url = base_url
         self.summary = Summary()
+        self.validator = validator or Validator(context.settings.validation_workers)
 
     def run(self, results: Iterable[Result], progress: Callable[[Summary], None] | None = None) -> Summary:
-        batch: list[Mapped] = []
+        """Load every result; each batch is validated in the pool while the one before it is stored."""
+        batch: list[Result] = []
         resource_count = 0
+        pending = None
         for result in results:
             self.summary.read += 1
-            valid = self._validated(result)
-            if valid is not None:
-                batch.append(valid)
-                resource_count += len(valid.resources)
-            if resource_count >= self.batch_size:
-                self._write(batch)
+            batch.append(result)
+            if isinstance(result, Mapped):
+                resource_count += len(result.if_absent) + len(result.resources)
+            if resource_count >= self.batch_size or len(batch) >= self.batch_size:
+                pending = self._advance(pending, batch, progress)
                 batch, resource_count = [], 0
-                if progress:
-                    progress(self.summary)
-        self._write(batch)
+        self._advance(self._advance(pending, batch, progress), [], progress)
         if progress:
             progress(self.summary)
         return self.summary
 
-    def _validated(self, result: Result) -> Mapped | None:
-        if isinstance(result, Rejected):
-            self._reject(result)
-            return None
-        for resource in (*result.if_absent, *result.resources):
-            try:
-                resources.validate(resource)
-            except FhirError as error:
-                paths = [path for issue in error.issues for path in issue.expression]
-                self._reject(Rejected(result.source, f"invalid {resource.get('resourceType')}: {error.message}",
-                                      paths[0] if paths else None))
-                return None
-        return result
+    def _advance(self, pending, batch: list[Result], progress) -> tuple | None:
+        """Submit ``batch`` for validation, then store the valid records of the batch submitted before."""
+        submitted = (batch, self.validator.submit([resource for record in batch if isinstance(record, Mapped)
+                                                   for resource in (*record.if_absent, *record.resources)])) \
+            if batch else None
+        if pending is not None:
+            results, problems = pending
+            self._write(self._valid(results, problems()))
+            if progress:
+                progress(self.summary)
+        return submitted
+
+    def _valid(self, results: list[Result], problems: list) -> list[Mapped]:
+        """The records all of whose resources are valid; the others are rejected, in source order, a mapped
+        record for its first invalid resource."""
+        valid, found = [], iter(problems)
+        for record in results:
+            if isinstance(record, Rejected):
+                self._reject(record)
+                continue
+            resources_problems = [next(found) for _ in range(len(record.if_absent) + len(record.resources))]
+            failed = next(((resource, problem) for resource, problem in
+                           zip((*record.if_absent, *record.resources), resources_problems) if problem), None)
+            if failed is None:
+                valid.append(record)
+                continue
+            (resource, (message, path)) = failed
+            self._reject(Rejected(record.source, f"invalid {resource.get('resourceType')}: {message}", path))
+        return valid
 
     def _write(self, batch: list[Mapped]) -> None:
         if not batch:

@@ -63,6 +63,9 @@ class Settings:
     max_upload_bytes: int = _setting(2 * 1024 ** 3, "Largest export upload (`POST /import/{format}`) in bytes; larger "
                                                      "ones get 413.")
     max_import_bytes: int = _setting(20 * 1024 ** 3, "Most bytes an uploaded export archive may unpack to; more is a 413.")
+    validation_workers: int = _setting(
+        0, "Processes that validate resources while an import loads them (`$import`, `fhir-server import`, import "
+           "jobs); 0 means one per core, 1 validates in the importing process itself.")
     exports_folder: str = _setting(
         "data/exports", "Folder where bulk `$export` jobs write their NDJSON files until the files expire.")
     export_expiry_seconds: int = _setting(
