@@ -17,8 +17,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
-$(DEMO): bench/synthetic.py | $(VENV)/.installed
-	$(BIN)/python bench/synthetic.py --patients 20 --seed 7 --ids stable --out $(DEMO)
+$(DEMO): population/hospital.py population/fhir.py | $(VENV)/.installed
+	$(BIN)/python -m population --patients 20 --seed 7 --formats bundles --out $(DEMO)
 
 run: install $(DEMO)
 	$(BIN)/fhir-server init-db

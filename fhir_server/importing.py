@@ -58,15 +58,18 @@ class Importer:
         batch: list[Result] = []
         resource_count = 0
         pending = None
-        for result in results:
-            self.summary.read += 1
-            batch.append(result)
-            if isinstance(result, Mapped):
-                resource_count += len(result.if_absent) + len(result.resources)
-            if resource_count >= self.batch_size or len(batch) >= self.batch_size:
-                pending = self._advance(pending, batch, progress)
-                batch, resource_count = [], 0
-        self._advance(self._advance(pending, batch, progress), [], progress)
+        try:
+            for result in results:
+                self.summary.read += 1
+                batch.append(result)
+                if isinstance(result, Mapped):
+                    resource_count += len(result.if_absent) + len(result.resources)
+                if resource_count >= self.batch_size or len(batch) >= self.batch_size:
+                    pending = self._advance(pending, batch, progress)
+                    batch, resource_count = [], 0
+            self._advance(self._advance(pending, batch, progress), [], progress)
+        finally:
+            self.validator.close()
         if progress:
             progress(self.summary)
         return self.summary

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
@@ -25,8 +24,6 @@ Problem = tuple[str, str | None]  # the validator's message, and the element pat
 Pending = Callable[[], list[Problem | None]]  # the problems of a submitted batch, waited for when called
 
 _SMALL = 64  # fewer resources than this are validated in the calling process: the round trip costs more
-_pools: dict[int, ProcessPoolExecutor] = {}
-_pools_lock = threading.Lock()
 
 
 def problem(resource: dict) -> Problem | None:
@@ -43,20 +40,22 @@ def problems(batch: list[dict]) -> list[Problem | None]:
 
 
 class Validator:
-    """Validates batches in ``workers`` processes (0: one per core; 1: in the calling process)."""
+    """Validates batches in ``workers`` processes (0: one per core; 1: in the calling process), started at the
+    first large batch and stopped by :meth:`close`, so a server that is asked to stop has nothing left running."""
 
     def __init__(self, workers: int = 0):
         self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, batch: list[dict]) -> Pending:
         if self.workers <= 1 or len(batch) < _SMALL:
             return lambda: problems(batch)
         try:
-            pool = _pool(self.workers)
+            pool = self._started()
             size = -(-len(batch) // (self.workers * 2))  # two chunks per worker evens out their finishing times
             futures = [pool.submit(problems, batch[start:start + size]) for start in range(0, len(batch), size)]
         except (BrokenProcessPool, RuntimeError, OSError):
-            _discard(self.workers)
+            self.close()
             return lambda: problems(batch)
 
         def wait() -> list[Problem | None]:
@@ -64,29 +63,25 @@ class Validator:
                 return [found for future in futures for found in future.result()]
             except BrokenProcessPool:  # a worker died (killed, out of memory): the work is still to be done
                 log.warning("a validation worker died; validating this batch in the importing process")
-                _discard(self.workers)
+                self.close()
                 return problems(batch)
         return wait
 
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """One pool per process and size, started on first use. Workers fork from a clean server process that has
-    imported the models once (forkserver), not from this one, which may hold threads and open connections."""
-    with _pools_lock:
-        if workers not in _pools:
+    def _started(self) -> ProcessPoolExecutor:
+        """Workers fork from a clean server process that has imported the models once (forkserver), not from
+        this one, which may hold threads and open database connections."""
+        if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["fhir_server.validation"])
-            _pools[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_warm)
-        return _pools[workers]
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm)
+        return self._pool
 
 
 def _warm() -> None:
     """Load the models before the first batch arrives."""
     resources.supported_resource_types()
-
-
-def _discard(workers: int) -> None:
-    with _pools_lock:
-        pool = _pools.pop(workers, None)
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)

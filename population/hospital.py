@@ -1,18 +1,20 @@
-"""A deterministic synthetic Korean hospital EMR export, as the `korean-hospital` mapping spec reads it.
+"""A synthetic Korean hospital's EMR export, as the `korean-hospital` mapping spec reads it, and the genome
+files of its sequenced patients.
 
 CP949-encoded CSV files with Korean headers, the way Korean hospital systems still write them: patients
 (등록번호, 성명, 성별 남/여, 생년월일 YYYYMMDD), visits (외래/입원/응급, HIRA department codes), KCD
 diagnoses with 주/부 flags and the spellings EMRs really hold (`C509`, `c50.9`, `C50.9-`), lab results
 with reference ranges (`<0.1`, `음성`), HIRA-coded prescriptions and procedures, and allergies. Common
-conditions, cancers and rare diseases come in rough Korean proportions.
+conditions, cancers and rare diseases come in rough Korean proportions. Most patients with a cancer or a rare
+disease were sequenced: ``genomes/`` holds one annotated VCF per sample (GRCh38) with variants of genes that
+go with their diagnosis, and ``genomes/samples.csv`` links samples to registration numbers. The variants are
+illustrative, not a clinical claim about any position.
 
-    python bench/korean_export.py --patients 40 --seed 11 --out mappers/tabular/samples/korean-hospital
-    python bench/korean_export.py --patients 5000 --out /tmp/korean   # about 100,000 rows for bench/
+The same seed always gives the same files.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import random
 from datetime import date, datetime, timedelta
@@ -54,6 +56,25 @@ DEPARTMENTS = [("01", "내과"), ("04", "외과"), ("13", "가정의학과"), ("
 ALLERGENS = [("DRUG-PCN", "페니실린", "약물", "두드러기"), ("DRUG-ASA", "아스피린", "약물", "호흡곤란"),
              ("FOOD-SHF", "갑각류", "음식", "두드러기"), ("ENV-DUST", "집먼지진드기", "환경", "재채기")]
 SEVERITY = ["경증", "중등증", "중증"]
+# (gene, chromosome, position, ref, alt, dbSNP, HGVS c., HGVS p.), by the diagnoses they go with.
+VARIANTS = {
+    "BRCA1": ("chr17", 43106478, "AG", "A", "rs80357713", "c.68_69del", "p.Glu23ValfsTer17"),
+    "BRCA2": ("chr13", 32340300, "GT", "G", ".", "c.5946del", "p.Ser1982ArgfsTer22"),
+    "TP53": ("chr17", 7675088, "C", "T", ".", "c.524G>A", "p.Arg175His"),
+    "KRAS": ("chr12", 25245350, "C", "A", ".", "c.35G>T", "p.Gly12Val"),
+    "EGFR": ("chr7", 55191822, "T", "G", ".", "c.2573T>G", "p.Leu858Arg"),
+    "APC": ("chr5", 112838934, "C", "T", ".", "c.4348C>T", "p.Arg1450Ter"),
+    "BRAF": ("chr7", 140753336, "A", "T", ".", "c.1799T>A", "p.Val600Glu"),
+    "GLA": ("chrX", 101398785, "T", "C", ".", "c.644A>G", "p.Asn215Ser"),
+    "DMD": ("chrX", 31819974, "G", "A", ".", "c.10108C>T", "p.Arg3370Ter"),
+    "FBN1": ("chr15", 48487323, "G", "A", ".", "c.3037G>A", "p.Gly1013Arg"),
+    "CFTR": ("chr7", 117559590, "ATCT", "A", "rs113993960", "c.1521_1523del", "p.Phe508del"),
+    "SOD1": ("chr21", 31667331, "T", "G", ".", "c.272A>C", "p.Asp91Ala"),
+}
+GENES = {"C50": ("BRCA1", "BRCA2", "TP53"), "C16": ("TP53", "KRAS"), "C34": ("EGFR", "KRAS", "TP53"),
+         "C73": ("BRAF",), "C18": ("APC", "KRAS"), "C22": ("TP53",), "D05": ("BRCA2",), "E75": ("GLA",),
+         "G71": ("DMD",), "G12": ("SOD1",), "Q87": ("FBN1",), "E84": ("CFTR",)}
+SEQUENCED = 0.6  # share of patients with a cancer or rare disease who have a genome file
 
 HEADERS = {
     "patients.csv": ["등록번호", "성명", "성별", "생년월일", "사망일자", "주소", "우편번호", "전화번호"],
@@ -91,7 +112,9 @@ def rows(patients: int, seed: int):
         died = r.random() < 0.03
         first_visit = datetime(2016, 1, 1, 9) + timedelta(days=r.randrange(365 * 8), minutes=10 * r.randrange(48))
         death = (first_visit + timedelta(days=r.randrange(400, 900))).strftime("%Y%m%d") if died else ""
-        yield "patients.csv", [registration, r.choice(FAMILY) + r.choice(GIVEN), r.choice(["남", "여"]),
+        name = r.choice(FAMILY) + r.choice(GIVEN)
+        sex = r.choice(["남", "여"])
+        yield "patients.csv", [registration, name, sex,
                                birth.strftime("%Y%m%d"), death, address, postal,
                                f"010-{r.randrange(1000, 9999)}-{r.randrange(1000, 9999)}"]
         diagnoses = r.choices(DIAGNOSES, weights=[weight for _, _, weight, _ in DIAGNOSES], k=r.randint(1, 3))
@@ -130,35 +153,72 @@ def rows(patients: int, seed: int):
             code, substance, category, reaction = r.choice(ALLERGENS)
             yield "allergies.csv", [registration, code, substance, category, reaction, r.choice(SEVERITY),
                                     first_visit.strftime("%Y%m%d")]
+        genes = sorted({gene for code, *_ in diagnoses for gene in GENES.get(code[:3], ())})
+        # Its own stream, so adding genomes left every other row of a seed as it was.
+        genome = random.Random(f"{seed}-{registration}")
+        if genes and genome.random() < SEQUENCED:
+            for gene in genome.sample(genes, min(len(genes), genome.randint(1, 2))):
+                yield "genomes", [registration, gene, sex]
 
 
 def write(patients: int, seed: int, out: Path, encoding: str = "cp949") -> dict[str, int]:
+    """Write the export into ``out``; rows (or variant calls) written per file."""
     out.mkdir(parents=True, exist_ok=True)
     handles = {name: (out / name).open("w", encoding=encoding, newline="") for name in HEADERS}
     writers = {name: csv.writer(handle, lineterminator="\r\n") for name, handle in handles.items()}
     counts = dict.fromkeys(HEADERS, 0)
+    sequenced: dict[str, list[tuple[str, str]]] = {}  # registration -> (gene, sex)
     try:
         for name, header in HEADERS.items():
             writers[name].writerow(header)
         for name, row in rows(patients, seed):
+            if name == "genomes":
+                sequenced.setdefault(row[0], []).append((row[1], row[2]))
+                continue
             writers[name].writerow(row)
             counts[name] += 1
     finally:
         for handle in handles.values():
             handle.close()
+    counts["genomes"] = write_genomes(sequenced, out / "genomes")
     return counts
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--encoding", default="cp949", help="cp949 as Korean systems write, or utf-8")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    counts = write(args.patients, args.seed, args.out, args.encoding)
-    print(f"wrote {sum(counts.values())} rows to {args.out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+def write_genomes(sequenced: dict[str, list[tuple[str, str]]], folder: Path) -> int:
+    """One VCF per sequenced patient (sample `S{registration}`) and the sample table; the variant calls written."""
+    if not sequenced:
+        return 0
+    folder.mkdir(parents=True, exist_ok=True)
+    calls = 0
+    with (folder / "samples.csv").open("w", encoding="utf-8", newline="") as table:
+        table.write("sample,patient\r\n")
+        for registration, found in sequenced.items():
+            sample = f"S{registration}"
+            table.write(f"{sample},{REGISTRATION_SYSTEM}|{registration}\r\n")
+            lines = [_VCF_HEADER + f"\t{sample}"]
+            for gene, sex in sorted(found, key=lambda item: (VARIANTS[item[0]][0], VARIANTS[item[0]][1])):
+                chromosome, position, ref, alt, dbsnp, coding, protein = VARIANTS[gene]
+                genotype = "1" if chromosome == "chrX" and sex == "남" else "0/1"
+                depth = 40 + len(lines) * 7
+                annotation = f"{alt}|missense_variant|MODERATE|{gene}|{gene}|transcript|.|protein_coding|1/1|" \
+                             f"{coding}|{protein}"
+                lines.append(f"{chromosome}\t{position}\t{dbsnp}\t{ref}\t{alt}\t99\tPASS\tDP={depth};ANN={annotation}"
+                             f"\tGT:DP:AD\t{genotype}:{depth}:{depth // 2},{depth - depth // 2}")
+                calls += 1
+            (folder / f"{sample}.vcf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return calls
 
 
-if __name__ == "__main__":
-    main()
+REGISTRATION_SYSTEM = "http://hospital.example.kr/registration-number"  # as the korean-hospital spec names it
+_VCF_HEADER = "\n".join([
+    "##fileformat=VCFv4.2",
+    "##reference=GRCh38",
+    '##INFO=<ID=DP,Number=1,Type=Integer,Description="Total depth">',
+    "##INFO=<ID=ANN,Number=.,Type=String,Description=\"Functional annotations: 'Allele | Annotation | "
+    "Annotation_Impact | Gene_Name | Gene_ID | Feature_Type | Feature_ID | Transcript_BioType | Rank | HGVS.c | "
+    "HGVS.p'\">",
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+    '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Read depth">',
+    '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT",
+])
