@@ -13,7 +13,8 @@ import threading
 import zipfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
-from urllib.request import url2pathname, urlopen
+from urllib.error import HTTPError
+from urllib.request import HTTPRedirectHandler, build_opener, url2pathname
 
 from fhir_server import json_codec
 from fhir_server.bulk import ndjson
@@ -104,14 +105,16 @@ def start_inputs(context: Context, inputs: list[dict], request_url: str) -> str:
     id_ = new_id()
     folder(context, id_).mkdir(parents=True)
     import_jobs.create(context.repository.database, id_, "ndjson", {"inputs": inputs, "request": request_url})
-    results = _input_results(folder(context, id_) / "source", inputs)
+    results = _input_results(folder(context, id_) / "source", inputs, context.settings.import_url_prefixes.split())
     threading.Thread(target=_run, args=(context, id_, results, False, True), name=f"import-{id_}",
                      daemon=True).start()
     return id_
 
 
-def _input_results(downloads: Path, inputs: list[dict]):
-    """Each input's records in turn; a URL is downloaded first (inside the job, so a failure ends the job)."""
+def _input_results(downloads: Path, inputs: list[dict], allowed: list[str]):
+    """Each input's records in turn; a URL is downloaded first (inside the job, so a failure ends the job),
+    following redirects only to URLs that are allowed too."""
+    opener = build_opener(_AllowedRedirects(allowed))
     for number, input_ in enumerate(inputs, 1):
         url = input_["url"]
         if url.startswith("file:"):
@@ -119,7 +122,7 @@ def _input_results(downloads: Path, inputs: list[dict]):
         else:
             downloads.mkdir(parents=True, exist_ok=True)
             path = downloads / f"input-{number}.ndjson"
-            with urlopen(url, timeout=60) as response, path.open("wb") as target:
+            with opener.open(url, timeout=60) as response, path.open("wb") as target:
                 shutil.copyfileobj(response, target, 1 << 20)
         yield from ndjson.read(path, url, input_.get("type"))
 
@@ -133,6 +136,19 @@ def cancel(context: Context, id_: str) -> bool:
 
 class _Cancelled(Exception):
     """The job's row was deleted while it ran."""
+
+
+class _AllowedRedirects(HTTPRedirectHandler):
+    """An allowed server must not be able to send the download to a URL the server may not reach."""
+
+    def __init__(self, allowed: list[str]):
+        self.allowed = allowed
+
+    def redirect_request(self, request, fp, code, message, headers, new_url):
+        if not any(new_url.startswith(prefix) for prefix in self.allowed):
+            raise HTTPError(new_url, code, f"redirected to `{new_url}`, which FHIR_SERVER_IMPORT_URL_PREFIXES does "
+                                           "not allow", headers, fp)
+        return super().redirect_request(request, fp, code, message, headers, new_url)
 
 
 def outcomes_path(context: Context, id_: str) -> Path:

@@ -154,3 +154,27 @@ def test_an_import_job_is_listed_with_the_other_imports_and_can_be_cancelled(cli
     for thread in threading.enumerate():  # it stops at its next batch; let it, before the database goes
         if thread.name == f"import-{job['id']}":
             thread.join(30)
+
+
+def test_a_download_redirected_outside_the_allowed_urls_fails_the_job(client, inputs):
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        response = client.post("/fhir/$import", headers=ASYNC, data=_parameters(
+            ("Patient", f"http://127.0.0.1:{server.server_address[1]}/Patient.ndjson")))
+        status_url = response.headers["Content-Location"].removeprefix("http://fhir.test")
+        deadline = time.monotonic() + 30
+        while (status := client.get(status_url)).status_code == 202 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.shutdown()
+    assert_outcome(status, 500, "failed")
+    (job,) = client.get("/import/jobs").get_json()["jobs"]
+    assert job["state"] == "failed" and "169.254.169.254" in job["message"]
