@@ -18,7 +18,7 @@ from werkzeug.datastructures import Headers
 from fhir_server.errors import FhirError
 from fhir_server.pipeline import Context, FhirRequest
 from fhir_server.storage.repository import CREATED, UNCHANGED, UPDATED
-from fhir_server.validation import Validator
+from fhir_server.validation import Prepared, Validator
 from mappers.base import Mapped, Rejected, Result
 
 _HEADERS = Headers({"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
@@ -80,70 +80,74 @@ class Importer:
                                                    for resource in (*record.if_absent, *record.resources)])) \
             if batch else None
         if pending is not None:
-            results, problems = pending
-            self._write(self._valid(results, problems()))
+            results, pending_checks = pending
+            self._write(self._valid(results, pending_checks()))
             if progress:
                 progress(self.summary)
         return submitted
 
-    def _valid(self, results: list[Result], problems: list) -> list[Mapped]:
-        """The records all of whose resources are valid; the others are rejected, in source order, a mapped
-        record for its first invalid resource."""
-        valid, found = [], iter(problems)
+    def _valid(self, results: list[Result], checks: list[Prepared]) -> list[tuple[Mapped, list[dict | None]]]:
+        """The records all of whose resources are valid, each with its resources' prepared index rows; the
+        others are rejected, in source order, a mapped record for its first invalid resource."""
+        valid, found = [], iter(checks)
         for record in results:
             if isinstance(record, Rejected):
                 self._reject(record)
                 continue
-            resources_problems = [next(found) for _ in range(len(record.if_absent) + len(record.resources))]
-            failed = next(((resource, problem) for resource, problem in
-                           zip((*record.if_absent, *record.resources), resources_problems) if problem), None)
+            record_checks = [next(found) for _ in range(len(record.if_absent) + len(record.resources))]
+            failed = next(((resource, problem) for resource, (problem, _) in
+                           zip((*record.if_absent, *record.resources), record_checks) if problem), None)
             if failed is None:
-                valid.append(record)
+                valid.append((record, [rows for _, rows in record_checks]))
                 continue
             (resource, (message, path)) = failed
             self._reject(Rejected(record.source, f"invalid {resource.get('resourceType')}: {message}", path))
         return valid
 
-    def _write(self, batch: list[Mapped]) -> None:
+    def _write(self, batch: list[tuple[Mapped, list[dict | None]]]) -> None:
         if not batch:
             return
         if self.dry_run:
-            for record in batch:
+            for record, _ in batch:
                 self._count(record, [None] * (len(record.if_absent) + len(record.resources)))
             return
         try:
             with self.context.transaction() as transaction:
-                outcomes = [self._write_record(transaction, record) for record in batch]
+                transaction.session.prefetch([(resource["resourceType"], resource["id"]) for record, _ in batch
+                                              for resource in (*record.if_absent, *record.resources) if "id" in resource])
+                outcomes = [self._write_record(transaction, record, rows) for record, rows in batch]
         except FhirError:
             # A record failed at write time: load each on its own, so only that one is rejected.
-            for record in batch:
-                self._write_one(record)
+            for record, rows in batch:
+                self._write_one(record, rows)
             return
-        for record, record_outcomes in zip(batch, outcomes):
+        for (record, _), record_outcomes in zip(batch, outcomes):
             self._count(record, record_outcomes)
 
-    def _write_one(self, record: Mapped) -> None:
+    def _write_one(self, record: Mapped, rows: list[dict | None]) -> None:
         try:
             with self.context.transaction() as transaction:
-                outcomes = self._write_record(transaction, record)
+                outcomes = self._write_record(transaction, record, rows)
         except FhirError as error:
             self._reject(Rejected(record.source, f"not stored: {error.message}"))
             return
         self._count(record, outcomes)
 
-    def _write_record(self, transaction: Context, record: Mapped) -> list[str]:
-        outcomes = []
+    def _write_record(self, transaction: Context, record: Mapped, rows: list[dict | None]) -> list[str]:
+        outcomes, prepared = [], iter(rows)
         for resource in record.if_absent:
             existing = transaction.session.current(resource["resourceType"], resource["id"])
-            outcomes.append(UNCHANGED if existing and not existing.deleted else self._store(transaction, resource))
-        return outcomes + [self._store(transaction, resource) for resource in record.resources]
+            index_rows = next(prepared)
+            outcomes.append(UNCHANGED if existing and not existing.deleted else
+                            self._store(transaction, resource, index_rows))
+        return outcomes + [self._store(transaction, resource, next(prepared)) for resource in record.resources]
 
-    def _store(self, transaction: Context, resource: dict) -> str:
+    def _store(self, transaction: Context, resource: dict, index_rows: dict | None) -> str:
         """PUT at the resource's id; one without an id (only NDJSON has those) is created with a new one."""
         method, path = ("PUT", f"{resource['resourceType']}/{resource['id']}") if "id" in resource else \
             ("POST", resource["resourceType"])
         request = FhirRequest(method, path, headers=_HEADERS, base_url=self.base_url, resource=resource,
-                              validated=True)
+                              validated=True, index_rows=index_rows)
         return self.context.pipeline.handle(request, transaction).outcome or CREATED
 
     def _count(self, record: Mapped, outcomes: list[str | None]) -> None:

@@ -34,6 +34,7 @@ class FhirRequest:
     base_url: str = ""
     resource: dict | None = None  # the parsed body, when already parsed
     validated: bool = False  # the resource passed validation already (a Bundle entry)
+    index_rows: dict | None = None  # its index rows, prepared with the validation (a bulk load's)
     assigned_id: str | None = None  # the id a transaction chose for a created resource
     bundle_entry: int | None = None  # index of the Bundle entry this request came from
 

@@ -1,9 +1,11 @@
-"""Validating many resources on every core: a bulk load hands each batch to a pool of processes while the
-importing process indexes and stores the batch before it (model validation is two thirds of the time a
-resource takes to load, and the models hold Python's GIL).
+"""Validating and indexing many resources on every core: a bulk load hands each batch to a pool of processes
+while the importing process stores the batch before it (model validation and index extraction were three
+fifths of the time a resource took to load, and both hold Python's GIL).
 
-Workers run the same check as every write, ``resources.validate``; what they send back is the message and
-element path of the first problem, or None.
+Workers run the same check as every write, ``resources.validate``. For each resource they send back the
+message and element path of its first problem, or None and its index rows under R4's search parameters
+(without those over what the write sets: ``SearchEngine.index_rows`` adds them, and computes every row
+itself while a custom SearchParameter is in effect).
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 from fhir_server import resources
+from fhir_server.definitions import r4
 from fhir_server.errors import FhirError
+from fhir_server.search.index import SET_ON_WRITE, SearchIndex
+from fhir_server.search.parameters import Registry
+from fhir_server.storage.repository import with_server_fields
 
 log = logging.getLogger(__name__)
 
 Problem = tuple[str, str | None]  # the validator's message, and the element path it names
-Pending = Callable[[], list[Problem | None]]  # the problems of a submitted batch, waited for when called
+Prepared = tuple[Problem | None, dict | None]  # a problem, or the index rows of a valid resource (or None)
+Pending = Callable[[], list[Prepared]]  # what a submitted batch became, waited for when called
 
 _SMALL = 64  # fewer resources than this are validated in the calling process: the round trip costs more
 
@@ -35,8 +42,26 @@ def problem(resource: dict) -> Problem | None:
     return None
 
 
-def problems(batch: list[dict]) -> list[Problem | None]:
-    return [problem(resource) for resource in batch]
+def checked(batch: list[dict]) -> list[Prepared]:
+    """In the calling process: only the problems (its writes extract index rows with the current registry)."""
+    return [(problem(resource), None) for resource in batch]
+
+
+_index: SearchIndex | None = None  # a worker's, over R4's search parameters
+
+
+def prepared(batch: list[dict]) -> list[Prepared]:
+    """In a worker: the problem of each resource, or its index rows."""
+    results = []
+    for resource in batch:
+        found = problem(resource)
+        rows = None
+        if found is None:
+            id_ = resource.get("id", "")  # a resource without one is created: its rows get the new id then
+            rows = _index.rows(resource["resourceType"], id_, with_server_fields(resource, id_, 1, 0),
+                               skip=SET_ON_WRITE)
+        results.append((found, rows))
+    return results
 
 
 class Validator:
@@ -49,22 +74,22 @@ class Validator:
 
     def submit(self, batch: list[dict]) -> Pending:
         if self.workers <= 1 or len(batch) < _SMALL:
-            return lambda: problems(batch)
+            return lambda: checked(batch)
         try:
             pool = self._started()
             size = -(-len(batch) // (self.workers * 2))  # two chunks per worker evens out their finishing times
-            futures = [pool.submit(problems, batch[start:start + size]) for start in range(0, len(batch), size)]
+            futures = [pool.submit(prepared, batch[start:start + size]) for start in range(0, len(batch), size)]
         except (BrokenProcessPool, RuntimeError, OSError):
             self.close()
-            return lambda: problems(batch)
+            return lambda: checked(batch)
 
-        def wait() -> list[Problem | None]:
+        def wait() -> list[Prepared]:
             try:
                 return [found for future in futures for found in future.result()]
             except BrokenProcessPool:  # a worker died (killed, out of memory): the work is still to be done
                 log.warning("a validation worker died; validating this batch in the importing process")
                 self.close()
-                return problems(batch)
+                return checked(batch)
         return wait
 
     def close(self) -> None:
@@ -83,5 +108,7 @@ class Validator:
 
 
 def _warm() -> None:
-    """Load the models before the first batch arrives."""
-    resources.supported_resource_types()
+    """Load the models and compile the search parameters before the first batch arrives."""
+    global _index
+    resource_types = resources.supported_resource_types()
+    _index = SearchIndex(Registry(r4()["searchParameters"], resource_types), resource_types)

@@ -1,12 +1,25 @@
-"""Validation in a pool of processes finds exactly what validating in the importing process finds, in order."""
+"""Validation in a pool of processes finds exactly what validating in the importing process finds, in order, and
+the index rows the workers prepare are those the writes would have extracted themselves."""
 
 from __future__ import annotations
 
 import copy
+import json
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
 
 from fhir_server import resources
+from fhir_server.app import build_context
 from fhir_server.errors import FhirError
+from fhir_server.importing import Importer
+from fhir_server.settings import Settings
+from fhir_server.storage.tables import INDEX_TABLES
 from fhir_server.validation import Validator
+from mappers.base import Mapped, Source
+
+EXAMPLES = Path(__file__).parent / "data" / "r4-examples"
 
 
 def _batch() -> list[dict]:
@@ -37,11 +50,65 @@ def _reference(batch: list[dict]) -> list:
 def test_a_pool_reports_the_same_problems_as_validating_in_process():
     batch = _batch()
     pooled = Validator(workers=2).submit(batch)()
-    assert [problem[0] if problem else None for problem in pooled] == _reference(batch)
-    assert sum(problem is not None for problem in pooled) == len([n for n in range(150) if n % 7 == 3 or n % 11 == 5])
-    assert pooled[3][1] == "Observation.colour"
+    assert [problem[0] if problem else None for problem, _ in pooled] == _reference(batch)
+    assert sum(problem is not None for problem, _ in pooled) == len([n for n in range(150) if n % 7 == 3 or n % 11 == 5])
+    assert pooled[3][0][1] == "Observation.colour"
+    assert all((rows is None) == (problem is not None) for problem, rows in pooled)
 
 
 def test_a_small_batch_is_validated_in_the_calling_process():
     batch = _batch()[:10]
     assert Validator(workers=2).submit(batch)() == Validator(workers=1).submit(batch)()
+
+
+def _examples() -> list[dict]:
+    """The official R4 examples, every fifth without its id (an NDJSON line may lack one: it is created)."""
+    examples = [json.loads(path.read_text()) for path in sorted(EXAMPLES.glob("*.json"))]
+    for number, example in enumerate(examples):
+        if number % 5 == 0:
+            del example["id"]
+    return examples
+
+
+def _load(database_url: str, workers: int, extra: list[dict] = ()) -> Counter:
+    """Import the examples; every index row, its resource named by its content (ids differ for created ones)."""
+    context = build_context(Settings(database_url=database_url, terminology_folder="/nonexistent",
+                                     validation_workers=workers))
+    for resource in extra:
+        with context.transaction() as transaction:
+            transaction.session.update(resource, resource["id"])
+    records = [Mapped(Source("examples", number), [example]) for number, example in enumerate(_examples(), 1)]
+    summary = Importer(context).run(records)
+    assert summary.read == summary.mapped + summary.rejected and summary.mapped > 500
+    found = Counter()
+    with context.repository.database.engine.connect() as connection:
+        stored = {(kind, id_): (body, last_updated) for kind, id_, body, last_updated in connection.exec_driver_sql(
+            "SELECT v.resource_type, v.id, v.body, v.last_updated FROM resource_versions v")}
+        for name, table in INDEX_TABLES.items():
+            for row in connection.execute(select(table)).mappings():
+                body, last_updated = stored[(row["resource_type"], row["resource_id"])]
+                content = json.dumps({key: value for key, value in json.loads(body).items() if key not in ("id", "meta")},
+                                     sort_keys=True)
+                values = {key: value for key, value in row.items() if key != "resource_id"}
+                if row["param"] == "_lastUpdated":  # the instant of storing: the same offsets from it
+                    values["low"] -= last_updated
+                    values["high"] -= last_updated
+                found[(name, content, json.dumps(values, sort_keys=True, default=str))] += 1
+    context.repository.database.dispose()
+    return found
+
+
+def test_index_rows_prepared_by_the_pool_are_those_each_write_extracts(database_url, tmp_path, sqlite_template):
+    reference = tmp_path / "reference.sqlite"
+    reference.write_bytes(sqlite_template.read_bytes())
+    expected = _load(f"sqlite:///{reference}", workers=1)
+    assert _load(database_url, workers=2) == expected
+    assert sum(expected.values()) > 5_000
+
+
+def test_with_a_custom_search_parameter_in_effect_the_writes_extract_every_row(database_url, tmp_path):
+    nickname = {"resourceType": "SearchParameter", "id": "nickname", "url": "http://example.org/nickname",
+                "name": "nickname", "status": "active", "code": "nickname", "base": ["Patient"], "type": "string",
+                "expression": "Patient.name.given", "description": "A given name"}
+    found = _load(database_url, workers=2, extra=[nickname])
+    assert sum(count for (table, _, values), count in found.items() if '"param": "nickname"' in values) > 5

@@ -22,5 +22,5 @@ def create(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
             if matches:
                 existing = transaction.session.current(resource_type, matches[0])
                 return http.write_response(request, 200, existing, "The resource exists already; nothing was created.")
-        version = transaction.session.create(resource, id_=request.assigned_id)
+        version = transaction.session.create(resource, id_=request.assigned_id, prepared=request.index_rows)
     return http.write_response(request, 201, version, f"Created `{version.reference}`.")

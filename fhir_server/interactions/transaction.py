@@ -37,6 +37,8 @@ def run(outer: FhirRequest, entries: list[dict], context: Context) -> FhirRespon
             if requests[index].method == "DELETE":
                 responses[index] = _dispatch(transaction, requests[index])
         targets = _settle_identities(transaction, requests, full_urls, matched_existing)
+        transaction.session.prefetch([tuple(request.path.split("/")) for request in requests
+                                      if request.method in ("PUT", "PATCH") and request.path.count("/") == 1])
         references = _References(transaction, targets)
         for request in requests:
             if request.resource is not None:

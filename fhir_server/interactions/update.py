@@ -44,9 +44,11 @@ def conditional_update(request: FhirRequest, args: dict, context: Context) -> Fh
 
 def _store(request: FhirRequest, transaction: Context, resource: dict, id_: str | None) -> FhirResponse:
     if id_ is None:
-        version, outcome = transaction.session.create(resource, id_=request.assigned_id), CREATED
+        version, outcome = transaction.session.create(resource, id_=request.assigned_id,
+                                                       prepared=request.index_rows), CREATED
     else:
-        version, outcome = transaction.session.update(resource, id_, if_match=http.if_match(request))
+        version, outcome = transaction.session.update(resource, id_, if_match=http.if_match(request),
+                                                      prepared=request.index_rows)
     message = {CREATED: f"Created `{version.reference}`.", UPDATED: f"Updated `{version.reference}`.",
                UNCHANGED: f"`{version.reference}` is unchanged: no new version."}[outcome]
     response = http.write_response(request, 201 if outcome == CREATED else 200, version, message)

@@ -24,7 +24,7 @@ from fhir_server.search import query as search_query
 from fhir_server.search import include as search_include
 from fhir_server.search import results
 from fhir_server.search.backends import sql, sql_terminology
-from fhir_server.search.index import SearchIndex
+from fhir_server.search.index import SET_ON_WRITE, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
 from fhir_server.storage.repository import StoredVersion, current_bodies, latest_change
@@ -42,7 +42,7 @@ class SearchEngine:
 
     def _build(self, custom: list[dict]) -> None:
         registry = Registry(custom + r4()["searchParameters"], self._resource_types)
-        self.registry, self.index = registry, SearchIndex(registry, self._resource_types)
+        self.registry, self.index, self._has_custom = registry, SearchIndex(registry, self._resource_types), bool(custom)
 
     def refresh(self, connection: Connection) -> None:
         """Rebuild the registry if SearchParameters were written since it was built (by any process)."""
@@ -56,7 +56,19 @@ class SearchEngine:
                              if search_parameters.is_in_effect(resource) and not self._problems(resource)])
                 self._marker = marker
 
-    def index_rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
+    def index_rows(self, resource_type: str, id_: str, resource: dict,
+                   prepared: dict[str, list[dict]] | None = None) -> dict[str, list[dict]]:
+        """The index rows of a resource as stored. ``prepared`` are its rows from R4's parameters alone, but
+        those over what the write sets (``index.SET_ON_WRITE``), computed before the write (by
+        ``validation.prepare``); they are used while no custom SearchParameter is in effect."""
+        if prepared is not None and not self._has_custom and resource_type != "SearchParameter":
+            rows = self.index.rows(resource_type, id_, resource, codes=SET_ON_WRITE)
+            for table, table_rows in prepared.items():
+                if table_rows and table_rows[0]["resource_id"] != id_:  # a created resource's id is new
+                    for row in table_rows:
+                        row["resource_id"] = id_
+                rows.setdefault(table, []).extend(table_rows)
+            return rows
         if resource_type == "SearchParameter" and search_parameters.is_in_effect(resource):
             problems = self._problems(resource)
             if problems:

@@ -19,6 +19,9 @@ TABLES = {"string": "search_string", "token": "search_token", "date": "search_da
           "composite": "search_composite"}
 # Answered from the resources table itself, not from an index table.
 RESOURCE_COLUMNS = frozenset({"_id"})
+# Over what the server sets when it stores a version (meta.lastUpdated): rows prepared before the write
+# (in a bulk load's workers) leave these out, and the write adds them.
+SET_ON_WRITE = frozenset({"_lastUpdated"})
 
 
 class SearchIndex:
@@ -33,17 +36,22 @@ class SearchIndex:
                     except Unsupported:
                         continue  # not offered: searching it is an unknown parameter, never a silent miss
             self._extractors[resource_type] = compiled
+        self._selections: dict[tuple, list] = {}  # extractors of some parameters only, per type and choice
         self._supported = {resource_type: {code for code, _, _ in compiled}
                            for resource_type, compiled in self._extractors.items()}
 
     def supports(self, resource_type: str, code: str) -> bool:
         return code in self._supported.get(resource_type, ()) or code in RESOURCE_COLUMNS
 
-    def rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
-        """Rows per index table for the current version of a resource."""
+    def rows(self, resource_type: str, id_: str, resource: dict, *, codes: frozenset[str] | None = None,
+             skip: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+        """Rows per index table for the current version of a resource (of only ``codes``, without ``skip``)."""
         tables: dict[str, list[dict]] = {}
         present = resource.keys()
-        for code, kind, extract in self._extractors.get(resource_type, ()):
+        extractors = self._extractors.get(resource_type, ())
+        if codes is not None or skip:
+            extractors = self._selected(resource_type, codes, skip)
+        for code, kind, extract in extractors:
             if extract.roots is not None and present.isdisjoint(extract.roots):
                 continue
             seen = set()
@@ -58,6 +66,13 @@ class SearchIndex:
                     for row in token.of_type(item):
                         self._add(tables, "search_composite", seen, resource_type, id_, f"{code}:of-type", row)
         return tables
+
+    def _selected(self, resource_type: str, codes: frozenset[str] | None, skip: frozenset[str]) -> list:
+        key = (resource_type, codes, skip)
+        if key not in self._selections:
+            self._selections[key] = [(code, kind, extract) for code, kind, extract in self._extractors.get(resource_type, ())
+                                     if code not in skip and (codes is None or code in codes)]
+        return self._selections[key]
 
     @staticmethod
     def _add(tables, table, seen, resource_type, id_, code, row) -> None:

@@ -25,7 +25,7 @@ from fhir_server.storage.ids import new_id
 from fhir_server.storage.instants import format_instant
 from fhir_server.storage.tables import INDEX_TABLES, multiple_values, resource_versions, resources
 
-IndexRows = Callable[[str, str, dict], dict[str, list[dict]]]  # rows per index table
+IndexRows = Callable[..., dict[str, list[dict]]]  # (type, id, resource, prepared rows or None) -> rows per index table
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,19 @@ _version_by_number = select(*VERSION_COLUMNS).where(
 )
 
 
+_current_of_many = current_versions.where(resources.c.resource_type == bindparam("resource_type"),
+                                         resources.c.id.in_(bindparam("ids", expanding=True)))
+_PREFETCH_CHUNK = 500
+_lock_one = text("SELECT pg_advisory_xact_lock(:key)")
+# In key order, so two bulk batches never wait for each other in a cycle.
+_lock_many = text("SELECT pg_advisory_xact_lock(key) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS key "
+                  "ORDER BY 1) AS ordered")
+
+
+def _lock_key(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 def current_version(connection: Connection, resource_type: str, id_: str) -> StoredVersion | None:
     row = connection.execute(_current_by_id, {"resource_type": resource_type, "id": id_}).first()
     return _to_version(row) if row else None
@@ -96,7 +109,7 @@ class Repository:
     def __init__(self, database: Database, index_rows: IndexRows | None = None,
                  prepare_index: Callable[[Connection], None] | None = None):
         self.database = database
-        self.index_rows = index_rows or (lambda resource_type, id_, resource: {})
+        self.index_rows = index_rows or (lambda resource_type, id_, resource, prepared=None: {})
         # Called at the start of every write transaction, e.g. to pick up SearchParameters another process stored.
         self.prepare_index = prepare_index or (lambda connection: None)
         self.multiple_values_recorded: set[tuple[str, str, str]] = set()  # committed rows of multiple_values
@@ -179,6 +192,7 @@ class WriteSession:
         self._multiple_values_recorded = multiple_values_recorded
         self.multiple_values: set[tuple[str, str, str]] = set()  # (index table, type, param) this session saw
         self._multiple_values_flushed: set[tuple[str, str, str]] = set()
+        self._prefetched: dict[tuple[str, str], StoredVersion | None] = {}
 
     @property
     def connection(self) -> Connection:
@@ -210,8 +224,7 @@ class WriteSession:
         SQLite writers are serialized already; PostgreSQL takes a transaction-scoped advisory lock.
         """
         if self._connection.dialect.name == "postgresql":
-            digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-            self._connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": digest})
+            self._connection.execute(_lock_one, {"key": _lock_key(key)})
 
     def current(self, resource_type: str, id_: str) -> StoredVersion | None:
         """The newest version, no other writer can change it until this transaction ends; None if the
@@ -222,18 +235,41 @@ class WriteSession:
         is not enough: the re-checked row would be joined with the stale version row, and a resource
         that does not exist yet has no row to lock.)
         """
+        key = (resource_type, id_)
+        if key in self._prefetched:  # locked and read already, and not written since: the first lookup uses it
+            return self._prefetched.pop(key)
         self.lock(f"{resource_type}/{id_}")
         # Only this resource's own buffered rows can change the answer: flushing for every lookup would
         # write a bulk load's rows one by one instead of in batches.
-        connection = self.connection if (resource_type, id_) in self._unflushed else self._connection
+        connection = self.connection if key in self._unflushed else self._connection
         return current_version(connection, resource_type, id_)
 
-    def create(self, resource: dict, *, id_: str | None = None) -> StoredVersion:
-        """Store a new resource under a fresh server-assigned id (or ``id_``, known to be unused)."""
-        return self._insert_first(resource, id_ or new_id(), "POST")
+    def prefetch(self, keys: list[tuple[str, str]]) -> None:
+        """Lock and read the current versions of many resources at once, for the next :meth:`current` of
+        each: a bulk load's batch costs a few queries instead of one per resource."""
+        keys = sorted(set(keys) - self._unflushed - self._prefetched.keys())
+        if self._connection.dialect.name == "postgresql":
+            for start in range(0, len(keys), _PREFETCH_CHUNK):
+                self._connection.execute(_lock_many, {"keys": [_lock_key(f"{resource_type}/{id_}") for
+                                                               resource_type, id_ in keys[start:start + _PREFETCH_CHUNK]]})
+        by_type: dict[str, list[str]] = {}
+        for resource_type, id_ in keys:
+            by_type.setdefault(resource_type, []).append(id_)
+        self.flush()
+        for resource_type, ids in by_type.items():
+            for start in range(0, len(ids), _PREFETCH_CHUNK):
+                chunk = ids[start:start + _PREFETCH_CHUNK]
+                self._prefetched.update(((resource_type, id_), None) for id_ in chunk)
+                for row in self._connection.execute(_current_of_many, {"resource_type": resource_type, "ids": chunk}):
+                    self._prefetched[(resource_type, row.id)] = _to_version(row)
 
-    def update(self, resource: dict, id_: str, *, if_match: int | None = None,
-               method: str = "PUT") -> tuple[StoredVersion, str]:
+    def create(self, resource: dict, *, id_: str | None = None, prepared: dict | None = None) -> StoredVersion:
+        """Store a new resource under a fresh server-assigned id (or ``id_``, known to be unused).
+        ``prepared``: index rows computed before the write, see ``SearchEngine.index_rows``."""
+        return self._insert_first(resource, id_ or new_id(), "POST", prepared)
+
+    def update(self, resource: dict, id_: str, *, if_match: int | None = None, method: str = "PUT",
+               prepared: dict | None = None) -> tuple[StoredVersion, str]:
         """Store a new version (or the first); returns the current version and what happened to the
         resource: ``created``, ``updated`` or ``unchanged``.
 
@@ -244,7 +280,7 @@ class WriteSession:
         current = self.current(resource_type, id_)
         _check_if_match(current, if_match, resource_type, id_)
         if current is None:
-            return self._insert_first(resource, id_, method), CREATED
+            return self._insert_first(resource, id_, method, prepared), CREATED
         now = max(_now_ms(), current.last_updated)
         if not current.deleted:
             unchanged, _ = self._served(resource, id_, current.version_id, method, current.last_updated)
@@ -253,7 +289,7 @@ class WriteSession:
         version, served = self._served(resource, id_, current.version_id + 1, method, now)
         self._replace_current(version, deleted=False)
         self._forget_index(resource_type, id_)
-        self._remember(version, served)
+        self._remember(version, served, prepared)
         return version, CREATED if current.deleted else UPDATED
 
     def delete(self, resource_type: str, id_: str, *, if_match: int | None = None) -> StoredVersion | None:
@@ -285,10 +321,10 @@ class WriteSession:
             self._add_index_rows(resource_type, row.id, json_codec.parse(row.body))
         return len(live)
 
-    def _insert_first(self, resource: dict, id_: str, method: str) -> StoredVersion:
+    def _insert_first(self, resource: dict, id_: str, method: str, prepared: dict | None) -> StoredVersion:
         version, served = self._served(resource, id_, 1, method, _now_ms())
         self._new_resources.append(_resource_row(version))
-        self._remember(version, served)
+        self._remember(version, served, prepared)
         return version
 
     def _replace_current(self, version: StoredVersion, *, deleted: bool) -> None:
@@ -305,13 +341,13 @@ class WriteSession:
                 delete(table).where(table.c.resource_type == resource_type, table.c.resource_id == id_)
             )
 
-    def _remember(self, version: StoredVersion, served: dict) -> None:
+    def _remember(self, version: StoredVersion, served: dict, prepared: dict | None = None) -> None:
         self._new_versions.append(_version_row(version))
         self._unflushed.add((version.resource_type, version.id))
-        self._add_index_rows(version.resource_type, version.id, served)
+        self._add_index_rows(version.resource_type, version.id, served, prepared)
 
-    def _add_index_rows(self, resource_type: str, id_: str, resource: dict) -> None:
-        for table, rows in self._index_rows(resource_type, id_, resource).items():
+    def _add_index_rows(self, resource_type: str, id_: str, resource: dict, prepared: dict | None = None) -> None:
+        for table, rows in self._index_rows(resource_type, id_, resource, prepared).items():
             self._new_index_rows.setdefault(table, []).extend(rows)
             if len(rows) > 1:
                 params = [row["param"] for row in rows]

@@ -1,5 +1,6 @@
 """Versioned storage without HTTP."""
 
+import threading
 import time
 
 import pytest
@@ -84,3 +85,46 @@ def test_ids_of_later_milliseconds_sort_later():
     earlier = new_id()
     time.sleep(0.002)
     assert new_id() > earlier
+
+
+def test_prefetched_current_versions_answer_as_single_lookups_and_then_see_the_session_s_writes(repository):
+    with repository.write() as session:
+        kept = session.create({"resourceType": "Patient", "gender": "male"})
+        gone = session.create({"resourceType": "Patient"})
+    with repository.write() as session:
+        session.delete("Patient", gone.id)
+    keys = [("Patient", kept.id), ("Patient", gone.id), ("Patient", "never-stored"), ("Observation", kept.id)]
+    with repository.write() as session:
+        single = {key: session.current(*key) for key in keys}
+    with repository.write() as session:
+        session.prefetch(keys * 2)
+        assert {key: session.current(*key) for key in keys} == single
+        assert single[("Patient", gone.id)].deleted and single[("Patient", "never-stored")] is None
+        session.prefetch([("Patient", kept.id)])
+        updated, _ = session.update({"resourceType": "Patient", "id": kept.id, "gender": "female"}, kept.id)
+        session.prefetch([("Patient", kept.id)])  # written in this session: looked up afresh, after the write
+        current = session.current("Patient", kept.id)
+        assert (current.version_id, current.body) == (updated.version_id, updated.body) and updated.version_id == 2
+
+
+def test_a_prefetch_holds_its_resources_until_commit_so_concurrent_updates_get_consecutive_versions(repository):
+    with repository.write() as session:
+        version = session.create({"resourceType": "Patient"})
+    prefetched, finished = threading.Event(), []
+
+    def other_writer():
+        prefetched.wait(10)
+        with repository.write() as session:
+            finished.append(session.update({"resourceType": "Patient", "id": version.id, "active": False},
+                                           version.id)[0].version_id)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with repository.write() as session:
+        session.prefetch([("Patient", version.id)])
+        prefetched.set()
+        time.sleep(0.3)
+        assert finished == []  # the other writer waits for this transaction
+        session.update({"resourceType": "Patient", "id": version.id, "active": True}, version.id)
+    thread.join(10)
+    assert finished == [3]

@@ -46,15 +46,21 @@ def index(item) -> list[dict]:
 
     The item holds (type, index rows) per component; an element lacking a component yields no row."""
     components = item[0]
-    kinds = [kind for kind, _ in components]
+    slots = [_SLOT_NAMES[slot][kind] for slot, (kind, _) in enumerate(components)]
     rows = []
     for combination in itertools.product(*(values for _, values in components)):
-        row = {column(slot, name): None for slot in range(1, SLOTS + 1) for name in SLOT_COLUMNS}
-        for slot, (kind, values) in enumerate(zip(kinds, combination), start=1):
-            for name, physical in COLUMNS[kind].items():
-                row[column(slot, physical)] = values.get(name)
+        row = dict(_EMPTY_ROW)
+        for names, values in zip(slots, combination):
+            for name, physical in names:
+                row[physical] = values.get(name)
         rows.append(row)
     return rows
+
+
+# Built once: composite rows are the most numerous index rows of an Observation.
+_EMPTY_ROW = {column(slot, name): None for slot in range(1, SLOTS + 1) for name in SLOT_COLUMNS}
+_SLOT_NAMES = [{kind: tuple((name, column(slot, physical)) for name, physical in names.items())
+                for kind, names in COLUMNS.items()} for slot in range(1, SLOTS + 1)]
 
 
 def split(raw: str, count: int, code: str) -> list[str]:
