@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rest_core import free_port, start_server  # noqa: E402
+from rest_core import free_port, peak_memory_mb, start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,7 +108,8 @@ def main() -> None:
             server = start_server(database, port)
             try:
                 count, elapsed = run(port)
-                print(f"{name:34} {count:>9} resources in {elapsed:6.1f} s = {count / elapsed:8.0f} resources/s")
+                print(f"{name:34} {count:>9} resources in {elapsed:6.1f} s = {count / elapsed:8.0f} resources/s; "
+                      f"server peak memory {peak_memory_mb(server.pid):.0f} MB")
                 if name.startswith("$import"):
                     count, elapsed = bulk_export(port)
                     print(f"{'$export (system, NDJSON)':34} {count:>9} resources in {elapsed:6.1f} s = "

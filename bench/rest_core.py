@@ -60,6 +60,27 @@ def start_server(database_url: str, port: int, workers: int | None = None) -> su
     raise RuntimeError("server did not start")
 
 
+def peak_memory_mb(root: int) -> float:
+    """Peak resident memory (VmHWM) of a process and its descendants (granian's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        pending += children.get(pid, [])
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    return round(total / 1024, 1)
+
+
 def post_bundle(port: int, body: bytes) -> list[str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     connection.request("POST", "/fhir", body, {"Content-Type": "application/fhir+json"})

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rest_core import free_port, start_server  # noqa: E402
+from rest_core import free_port, peak_memory_mb, start_server  # noqa: E402
 from synthetic import bundles  # noqa: E402
 
 
@@ -94,6 +94,20 @@ def queries(connection) -> dict[str, str]:
     }
 
 
+def database_bytes(database_url: str) -> int:
+    from fhir_server.storage.database import Database
+
+    database = Database(database_url)
+    try:
+        if database.is_sqlite:
+            path = Path(database.url.database)
+            return sum(file.stat().st_size for file in (path, Path(f"{path}-wal")) if file.exists())
+        with database.engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
+    finally:
+        database.dispose()
+
+
 def measure(database_url: str, repeat: int) -> dict:
     port = free_port()
     server = start_server(database_url, port)
@@ -106,6 +120,7 @@ def measure(database_url: str, repeat: int) -> dict:
             matched = first.get("total", len(first.get("entry", [])))
             results[name] = {"p50_ms": round(statistics.median(timings), 2),
                              "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 2), "first_page_or_total": matched}
+        results["server peak memory (MB, all processes)"] = peak_memory_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -130,8 +145,10 @@ def main() -> None:
         for patients in (int(size) for size in args.patients.split(",")):
             added, seconds = load(database_url, loaded_patients, patients, args.visits, args.jobs)
             loaded_patients, resources = patients, resources + added
+            size = database_bytes(database_url)
             steps.append({"patients": patients, "resources": resources,
                           "load_resources_per_second": round(added / seconds),
+                          "database_mb": round(size / 2**20), "bytes_per_resource": round(size / resources),
                           "queries": measure(database_url, args.repeat)})
             print(json.dumps(steps[-1], ensure_ascii=False), file=sys.stderr, flush=True)
     finally:

@@ -17,3 +17,11 @@ def test_no_module_reads_the_environment_but_settings():
     offenders = [str(path) for path in root.rglob("*.py")
                  if path.name != "settings.py" and "os.environ" in path.read_text()]
     assert offenders == []
+
+
+def test_no_benchmark_shadows_a_package_of_the_project():
+    """Python puts a script's own folder first on sys.path: bench/mappers.py made `import mappers` load it."""
+    root = Path(__file__).parent.parent
+    packages = {path.parent.name for path in root.glob("*/__init__.py")}
+    assert packages >= {"fhir_server", "mappers", "terminology", "population"}
+    assert sorted(path.stem for path in (root / "bench").glob("*.py") if path.stem in packages) == []

@@ -12,7 +12,7 @@ and times, one request at a time over a kept-alive connection: `CodeSystem/$look
 codes, `ValueSet/$expand` of the rare-diseases cohort value set (over 10,000 codes) and a compose
 `$expand` (is-a over ICD-10 chapter II), each after one warm-up call.
 
-    python bench/terminology.py [--codes 1000000] [--distinct 5000] [--lookups 2000] [--expands 50]
+    python bench/terminology_bench.py [--codes 1000000] [--distinct 5000] [--lookups 2000] [--expands 50]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from terminology import registry  # noqa: E402  (before rest_core, which puts bench/, holding this file, first)
+from terminology import registry  # noqa: E402
 from terminology.normalize import Normalizer  # noqa: E402
 from rest_core import free_port, start_server  # noqa: E402
 

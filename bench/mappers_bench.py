@@ -17,7 +17,7 @@ imported patients by registration number), every sample carrying every variant, 
 For HL7 v2 it writes --messages ORU^R01 messages (a PID, a PV1, an OBR and three OBX each; a new patient every
 ten) into one file and times map and import.
 
-    python bench/mappers.py [--patients 4000] [--omop-copies 5] [--variants 50000] [--messages 25000]
+    python bench/mappers_bench.py [--patients 4000] [--omop-copies 5] [--variants 50000] [--messages 25000]
                             [--formats tabular,omop,vcf,hl7v2]
 """
 
