@@ -40,7 +40,11 @@ def start(context: Context, export: ExportRequest, request_url: str) -> str:
 def current(context: Context, id_: str) -> ExportJob | None:
     """The job as it stands, after resuming or expiring what needs it; None if there is none."""
     sweep(context)
-    return export_jobs.get(context.repository.database, id_)
+    job = export_jobs.get(context.repository.database, id_)
+    if job is not None and job.expires is not None and job.expires <= now_ms():  # it finished after the sweep
+        cancel(context, id_)
+        return None
+    return job
 
 
 def cancel(context: Context, id_: str) -> bool:
@@ -81,6 +85,10 @@ def _sweep_logged(context: Context) -> None:
         log.exception("sweeping export jobs failed")
 
 
+def _expiry(context: Context) -> int:
+    return now_ms() + context.settings.export_expiry_seconds * 1000
+
+
 def _launch(context: Context, job: ExportJob, owner: str) -> None:
     threading.Thread(target=_run, args=(context, job, owner), name=f"export-{job.id}", daemon=True).start()
 
@@ -90,15 +98,15 @@ def _run(context: Context, job: ExportJob, owner: str) -> None:
     exporter = Exporter(context, ExportRequest.from_json(job.parameters), folder(context, job.id),
                         context.settings.export_file_resources)
     progress = Progress.from_json(job.progress)
-    expires = now_ms() + context.settings.export_expiry_seconds * 1000
     try:
         finished = exporter.run(progress, lambda progress: export_jobs.checkpoint(database, job.id, owner,
                                                                                    progress.as_json()))
     except Exception as error:  # the job must end in a state a client can read, whatever happened
         log.exception("export job %s failed", job.id)
         export_jobs.checkpoint(database, job.id, owner, progress.as_json(), state=FAILED,
-                               message=f"{type(error).__name__}: {error}", expires=expires)
+                               message=f"{type(error).__name__}: {error}", expires=_expiry(context))
         return
+    expires = _expiry(context)  # counted from the end, so a long export's files get their whole time
     if not finished or not export_jobs.checkpoint(database, job.id, owner, progress.as_json(), state=COMPLETED,
                                                   expires=expires):
         if export_jobs.get(database, job.id) is None:  # cancelled: its files may have been written meanwhile

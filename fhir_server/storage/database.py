@@ -15,6 +15,10 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 WRITE_OPTION = "fhir_write"
+# SQLite's automatic checkpoints can copy the WAL back but restart it only when no transaction is open; writers
+# that never pause (a bulk load from two processes) left it growing to 11 GB over five million resources. Past
+# this size the writer that just committed waits for a moment without readers and truncates it.
+WAL_LIMIT_BYTES = 256 * 2**20
 
 
 class Database:
@@ -27,12 +31,14 @@ class Database:
             _create_sqlite_directory(self.url.database)
             self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
             _configure_sqlite(self.engine, sqlite_busy_timeout_ms, sqlite_synchronous)
+            self._wal = Path(f"{self.url.database}-wal") if _is_file(self.url.database) else None
         else:
             # psycopg prepares a statement after five runs, and PostgreSQL then switches to a generic plan
             # that ignores the searched values: a common code's first page went from 5 ms to 800 ms at
             # 500,000 resources. Search selectivity depends on the values, so always plan with them.
             self.engine = create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True,
                                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+            self._wal = None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -46,6 +52,9 @@ class Database:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
                 yield connection
+            if self._wal is not None and self._wal.exists() and self._wal.stat().st_size > WAL_LIMIT_BYTES:
+                # On the driver's connection, which is in autocommit: a checkpoint cannot run in a transaction.
+                connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def analyze(self) -> None:
         """Refresh the planner's statistics, as after a large load: without them PostgreSQL and SQLite
@@ -63,8 +72,12 @@ class Database:
         self.engine.dispose()
 
 
+def _is_file(database: str | None) -> bool:
+    return bool(database) and database != ":memory:" and not database.startswith("file:")
+
+
 def _create_sqlite_directory(database: str | None) -> None:
-    if database and database != ":memory:" and not database.startswith("file:"):
+    if _is_file(database):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 

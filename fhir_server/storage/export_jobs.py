@@ -74,12 +74,13 @@ def get(database: Database, id_: str) -> ExportJob | None:
 
 
 def stale_or_expired(database: Database, lease_ms: int) -> list[ExportJob]:
-    """Running jobs whose worker stopped, and completed or failed jobs past their expiry."""
+    """Running jobs whose worker stopped, and completed or failed jobs at or past their expiry (so an expiry of 0
+    seconds means at once, however fast the next poll)."""
     now = now_ms()
     with database.engine.connect() as connection:
         rows = connection.execute(select(export_jobs).where(
             ((export_jobs.c.state == RUNNING) & (export_jobs.c.updated < now - lease_ms))
-            | ((export_jobs.c.state != RUNNING) & (export_jobs.c.expires < now)))).all()
+            | ((export_jobs.c.state != RUNNING) & (export_jobs.c.expires <= now)))).all()
     return [_job(row) for row in rows]
 
 
