@@ -165,6 +165,8 @@ def _export(settings: Settings, args) -> int:
     from fhir_server.bulk import export_request
     from fhir_server.bulk.export import Exporter, Progress
     from fhir_server.errors import FhirError
+    from fhir_server.storage.export_jobs import now_ms
+    from fhir_server.storage.instants import format_instant
 
     context = build_context(settings)
     level = export_request.GROUP if args.group else export_request.PATIENT if args.patients else export_request.SYSTEM
@@ -184,15 +186,15 @@ def _export(settings: Settings, args) -> int:
         bar.update(progress.exported - bar.n)
         return True
 
-    progress = Progress()
+    progress, as_of = Progress(), now_ms()
     try:
-        Exporter(context, export, args.out, settings.export_file_resources).run(progress, checkpoint)
+        Exporter(context, export, args.out, settings.export_file_resources, as_of).run(progress, checkpoint)
     finally:
         bar.close()
         context.repository.database.dispose()
     for file in progress.files:
         print(f"{args.out / file['name']}: {file['count']} {file['type']}")
-    print(f"{progress.exported} resources exported to {args.out}")
+    print(f"{progress.exported} resources exported to {args.out}, as they were at {format_instant(as_of)}")
     return 0
 
 

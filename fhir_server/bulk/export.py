@@ -1,6 +1,10 @@
 """Writing a bulk export's NDJSON files (https://hl7.org/fhir/uv/bulkdata/STU2/export.html#file-request):
 type by type, in id order, a page at a time, straight from the stored bytes.
 
+The export holds the resources as they were at its transactionTime (the kick-off), as the Bulk Data IG asks:
+a resource changed while the export runs is written as it was then, and one created since is left out.
+Resources deleted since are left out too: they are no longer among the matches (known limit, see README).
+
 Memory holds one page whatever the export's size. After every page the exporter hands its progress (the
 type, the last id written, the open file's length) to a checkpoint, which persists it; an export resumed
 from a checkpoint cuts the open file back to the recorded length and goes on after the recorded id, so
@@ -17,6 +21,8 @@ from fhir_server.bulk import export_request
 from fhir_server.bulk.export_request import ExportRequest
 from fhir_server.paging import Cursor
 from fhir_server.pipeline import Context
+from fhir_server.storage.instants import parse_fhir_instant
+from fhir_server.storage.repository import StoredVersion, versions_at
 
 PAGE = 2000  # resources read per query
 
@@ -41,11 +47,13 @@ Checkpoint = Callable[[Progress], bool]  # persists progress; False means stop (
 
 
 class Exporter:
-    def __init__(self, context: Context, export: ExportRequest, folder: Path, max_per_file: int):
+    def __init__(self, context: Context, export: ExportRequest, folder: Path, max_per_file: int, as_of: int):
         self.context = context
         self.export = export
         self.folder = folder
         self.max_per_file = max_per_file
+        self.as_of = as_of  # the transactionTime, in milliseconds
+        self.since = parse_fhir_instant(export.since) if export.since else None
         self.page_size = PAGE
 
     def run(self, progress: Progress, checkpoint: Checkpoint) -> bool:
@@ -67,9 +75,10 @@ class Exporter:
                 with self.context.reading() as connection:
                     page = self.context.search.search(
                         connection, query, cursor=Cursor([progress.after]) if progress.after else None, limit=self.page_size)
+                    bodies = self._as_of(connection, resource_type, [version for version, _ in page])
                 if not page:
                     break
-                output.write([version.body for version, _ in page])
+                output.write(bodies)
                 progress.after = page[-1][0].id
                 if not checkpoint(progress):
                     return False
@@ -77,6 +86,21 @@ class Exporter:
             output.close()
         output.finish()
         return True
+
+
+    def _as_of(self, connection, resource_type: str, page: list[StoredVersion]) -> list[bytes]:
+        """The page's bodies as they were at the transactionTime."""
+        changed = [version.id for version in page if version.last_updated > self.as_of]
+        earlier = versions_at(connection, resource_type, changed, self.as_of) if changed else {}
+        bodies = []
+        for version in page:
+            if version.last_updated > self.as_of:
+                version = earlier.get(version.id)
+                # Not there then; or it matched `_since` only by the change made after the kick-off.
+                if version is None or version.deleted or (self.since is not None and version.last_updated < self.since):
+                    continue
+            bodies.append(version.body)
+        return bodies
 
 
 class _Output:

@@ -96,7 +96,7 @@ def _launch(context: Context, job: ExportJob, owner: str) -> None:
 def _run(context: Context, job: ExportJob, owner: str) -> None:
     database = context.repository.database
     exporter = Exporter(context, ExportRequest.from_json(job.parameters), folder(context, job.id),
-                        context.settings.export_file_resources)
+                        context.settings.export_file_resources, as_of=job.transaction_time)
     progress = Progress.from_json(job.progress)
     try:
         finished = exporter.run(progress, lambda progress: export_jobs.checkpoint(database, job.id, owner,

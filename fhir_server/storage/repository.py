@@ -363,6 +363,22 @@ class WriteSession:
                              json_codec.dump(served)), served
 
 
+_versions_until = select(*VERSION_COLUMNS).where(
+    resource_versions.c.resource_type == bindparam("resource_type"),
+    resource_versions.c.id.in_(bindparam("ids", expanding=True)),
+    resource_versions.c.last_updated <= bindparam("instant"),
+).order_by(resource_versions.c.id, resource_versions.c.version_id)
+
+
+def versions_at(connection: Connection, resource_type: str, ids: list[str], instant_ms: int) -> dict[str, StoredVersion]:
+    """Each resource's version that was current at ``instant_ms`` (a deletion, if it was deleted then); a
+    resource created after that instant is absent."""
+    found = {}
+    for row in connection.execute(_versions_until, {"resource_type": resource_type, "ids": ids, "instant": instant_ms}):
+        found[row.id] = _to_version(row)  # in version order, so the last one stays
+    return found
+
+
 def latest_change(connection: Connection, resource_type: str) -> int | None:
     """The write sequence number of the newest version of any resource of this type: a cheap change marker."""
     return connection.execute(select(func.max(resource_versions.c.seq))

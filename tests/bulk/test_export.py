@@ -17,6 +17,7 @@ from fhir_server.bulk.export import Exporter, Progress
 from fhir_server.bulk.export_request import ExportRequest
 from fhir_server.settings import Settings
 from fhir_server.storage import export_jobs as stored_jobs
+from fhir_server.storage.instants import format_instant
 from tests.fhir_client import assert_outcome, put
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
@@ -253,7 +254,7 @@ def test_an_interrupted_export_resumes_from_its_checkpoint_and_writes_each_resou
         pages.append(progress.as_json())
         return len(pages) < 2
 
-    exporter = Exporter(context, export, folder, context.settings.export_file_resources)
+    exporter = Exporter(context, export, folder, context.settings.export_file_resources, stored_jobs.now_ms())
     exporter.page_size = 2
     assert exporter.run(progress, crash_after_two_pages) is False
     checkpoint = pages[0]  # the last checkpoint that was recorded; the second page was written but not recorded
@@ -269,6 +270,50 @@ def test_an_interrupted_export_resumes_from_its_checkpoint_and_writes_each_resou
                                                                if r["resourceType"] in ("Observation", "Patient")))
     assert [output["count"] for output in manifest["output"]] == [3, 1, 3]
     app.extensions["fhir"].repository.database.dispose()
+
+
+def _export_observations(context, tmp_path, as_of: int, since: str | None = None) -> dict[str, dict]:
+    folder = tmp_path / "as-of"
+    progress = Progress()
+    Exporter(context, ExportRequest("system", ["Observation"], since=since), folder,
+             context.settings.export_file_resources, as_of).run(progress, lambda progress: True)
+    lines = b"".join((folder / file["name"]).read_bytes() for file in progress.files).splitlines()
+    return {resource["id"]: resource for resource in map(json.loads, lines)}
+
+
+def _a_moment_later() -> int:
+    """An instant after every write so far, and before every later one (instants are in milliseconds)."""
+    time.sleep(0.005)
+    instant = stored_jobs.now_ms()
+    time.sleep(0.005)
+    return instant
+
+
+def test_an_export_holds_the_resources_as_they_were_at_its_transaction_time(app, client, tmp_path):
+    _write_record(client)
+    transaction_time = _a_moment_later()
+    assert put(client, "Observation/o1", _observation("o1", "kim", "718-7")).status_code == 200
+    assert put(client, "Observation/o5", _observation("o5", "kim", "718-7")).status_code == 201
+
+    exported = _export_observations(app.extensions["fhir"], tmp_path, transaction_time)
+
+    assert sorted(exported) == ["o1", "o2", "o3", "o4"]  # o5 came later
+    assert exported["o1"]["meta"]["versionId"] == "1"
+    assert exported["o1"]["code"]["coding"][0]["code"] == "4548-4"
+
+
+def test_a_resource_that_matches_since_only_by_a_change_after_the_transaction_time_is_left_out(app, client, tmp_path):
+    _write_record(client)
+    since = _a_moment_later()
+    assert put(client, "Observation/o2", _observation("o2", "kim", "718-7")).status_code == 200
+    transaction_time = _a_moment_later()
+    assert put(client, "Observation/o1", _observation("o1", "kim", "718-7")).status_code == 200
+
+    exported = _export_observations(app.extensions["fhir"], tmp_path, transaction_time,
+                                    since=format_instant(since))
+
+    assert sorted(exported) == ["o2"]
+    assert exported["o2"]["code"]["coding"][0]["code"] == "718-7"
 
 
 def test_the_capability_statement_declares_bulk_data(client):
