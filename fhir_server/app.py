@@ -21,6 +21,7 @@ from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
 from fhir_server.router import Router
 from fhir_server.search.engine import SearchEngine
+from fhir_server.security import cors, headers
 from fhir_server.settings import Settings
 from fhir_server.storage.database import Database
 from fhir_server.storage.repository import Repository
@@ -40,7 +41,8 @@ def build_context(settings: Settings) -> Context:
                         sqlite_synchronous=settings.sqlite_synchronous)
     pipeline = Pipeline(Router([*INTERACTIONS, *operations.interactions(), *bulk_status.INTERACTIONS],
                                resources.is_supported))
-    statement = CapabilityStatements(INTERACTIONS, operations.OPERATIONS, resource_types, search, settings.base_url)
+    statement = CapabilityStatements(INTERACTIONS, operations.OPERATIONS, resource_types, search, settings.base_url,
+                                     cors=bool(settings.cors_origins.split()))
     return Context(Repository(database, search.index_rows, search.refresh), settings, search, pipeline, statement,
                    terminology=TerminologyService(Path(settings.terminology_folder)))
 
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fhir"] = context
     app.register_blueprint(import_api.blueprint(context))
     export_jobs.resume_later(context)
+    cors.allow(app, settings.cors_origins)
+    headers.protect(app)
 
     @app.route(FHIR_PREFIX, defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False)
     @app.route(FHIR_PREFIX + "/", defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False,

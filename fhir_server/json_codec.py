@@ -13,6 +13,10 @@ import orjson
 
 from fhir_server.errors import BadRequest
 
+# Deepest nesting of arrays and objects accepted. FHIR resources nest a few dozen levels at most (a Questionnaire's
+# items, extensions of extensions, a Bundle in a Bundle); far deeper bodies only exhaust the validator's recursion.
+MAX_DEPTH = 100
+
 _decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=lambda name: _reject_constant(name))
 
 
@@ -24,11 +28,31 @@ def parse(body: bytes | str) -> object:
     """Parse a request body, answering malformed JSON with 400."""
     try:
         text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
-        return _decoder.decode(text)
+        parsed = _decoder.decode(text)
     except UnicodeDecodeError:
         raise BadRequest("The request body is not UTF-8 encoded.") from None
-    except (ValueError, RecursionError) as error:
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as error:
         raise BadRequest(f"The request body is not valid JSON: {error}") from None
+    if text.count("{") + text.count("[") > MAX_DEPTH and _deeper_than(parsed, MAX_DEPTH):  # the count is cheap
+        raise _too_deep()
+    return parsed
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(f"The request body nests arrays and objects more than {MAX_DEPTH} levels deep.")
+
+
+def _deeper_than(value: dict | list, depth: int) -> bool:
+    """Whether ``value``, itself the first level, nests arrays and objects more than ``depth`` levels deep; the
+    recursion goes no deeper than ``depth``."""
+    if depth == 0:
+        return True
+    for item in value.values() if type(value) is dict else value:
+        if type(item) in (dict, list) and _deeper_than(item, depth - 1):
+            return True
+    return False
 
 
 def _default(value):

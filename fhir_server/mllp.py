@@ -45,7 +45,8 @@ class MllpServer(socketserver.ThreadingTCPServer):
             reject = json.loads(rejects.getvalue().splitlines()[0])
             reason = reject["reason"]
             where = result.field if isinstance(result, Rejected) else None
-            log.info("message %s from %s rejected: %s", message.control_id, peer, reason)
+            # The reason can quote the rejected value (a birth date): the sender gets it, the log does not.
+            log.info("message %s from %s rejected at %s", message.control_id, peer, where or "a resource")
             return ack.ack(message, "AE", reason, where)
         return ack.ack(message, "AA")
 

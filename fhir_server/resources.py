@@ -62,6 +62,11 @@ def validate(resource: object, where: str = "") -> None:
     except pydantic.ValidationError as error:
         issues = [_issue(resource_type, detail, where) for detail in error.errors(include_url=False)]
         raise InvalidResource(issues[0].diagnostics, issues=issues) from None
+    except KeyError:
+        # fhir.resources looks an inline resource's type up in a table, and fails so when it is not there.
+        raise InvalidResource(f"Invalid `{resource_type}`: a resource inside it (contained, Bundle.entry.resource, "
+                              "Parameters.parameter.resource) has a `resourceType` that is not an R4 resource "
+                              "type.") from None
     except (ValueError, TypeError, RecursionError) as error:
         # fhir.resources raises plain errors for a few root-level checks.
         raise InvalidResource(f"Invalid `{resource_type}`: {error}") from None

@@ -33,4 +33,5 @@ def serve(settings: Settings) -> None:
         # Bounds shutdown: granian otherwise waits forever for a worker that was still starting.
         workers_kill_timeout=settings.shutdown_timeout_seconds,
         log_level=settings.log_level.lower(),
+        log_access=False,  # an access log would hold search query strings: patient names, identifiers
     ).serve()

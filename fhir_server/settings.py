@@ -38,6 +38,9 @@ class Settings:
         "e.g. https://fhir.example.org/fhir; empty means derived from each request.",
     )
     max_request_bytes: int = _setting(50 * 1024 * 1024, "Largest accepted request body in bytes; larger ones get 413.")
+    max_bundle_entries: int = _setting(
+        10_000, "Most entries a batch or transaction Bundle may hold; more is a 413 before any entry runs."
+    )
     default_page_size: int = _setting(50, "Entries per page of a search or history Bundle when `_count` is absent.")
     max_page_size: int = _setting(1000, "Largest `_count` honoured; larger values are lowered to it.")
     max_included: int = _setting(
@@ -80,6 +83,9 @@ class Settings:
     import_url_prefixes: str = _setting(
         "", "URL prefixes (separated by spaces, e.g. https://pacs.example.kr/exports/) that `$import` may download "
             "NDJSON files from; empty: none.")
+    cors_origins: str = _setting(
+        "", "Origins (separated by spaces, e.g. https://app.example.kr) whose web pages may call the API from a "
+            "browser; * for any; empty: none (CORS off).")
     log_level: str = _setting("INFO", "Python logging level of the server.")
 
     @classmethod

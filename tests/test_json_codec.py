@@ -23,3 +23,31 @@ def test_invalid_json_is_a_bad_request(text):
 
 def test_non_ascii_is_written_as_utf8():
     assert json_codec.dump({"name": "김민준"}) == '{"name":"김민준"}'.encode()
+
+
+def _nested(levels: int) -> str:
+    """JSON text ``levels`` deep: objects and arrays alternating, a string at the bottom."""
+    inner_first = range(levels)
+    opening = "".join('{"a":' if level % 2 == 0 else "[" for level in reversed(inner_first))
+    closing = "".join("}" if level % 2 == 0 else "]" for level in inner_first)
+    return opening + '"[[[{{{"' + closing  # brackets inside a string are not nesting
+
+
+def test_nesting_up_to_the_limit_is_accepted():
+    value = json_codec.parse(_nested(json_codec.MAX_DEPTH))
+    depth = 0
+    while not isinstance(value, str):
+        value = value["a"] if isinstance(value, dict) else value[0]
+        depth += 1
+    assert depth == json_codec.MAX_DEPTH
+
+
+@pytest.mark.parametrize("levels", [json_codec.MAX_DEPTH + 1, 5_000, 200_000])
+def test_nesting_beyond_the_limit_is_a_bad_request_that_says_so(levels):
+    with pytest.raises(BadRequest, match=f"more than {json_codec.MAX_DEPTH} levels deep"):
+        json_codec.parse(_nested(levels))
+
+
+def test_many_brackets_at_a_shallow_depth_are_accepted():
+    body = '{"entry":[' + ",".join(['{"resource":{"code":{"coding":[{"code":"[x]"}]}}}'] * 500) + "]}"
+    assert len(json_codec.parse(body)["entry"]) == 500

@@ -1,6 +1,7 @@
 """The MLLP listener over real TCP on loopback: a message is acknowledged (AA) only once its resources are
 stored; a rejected one gets AE with the reason, an unreadable one AR."""
 
+import logging
 import socket
 import threading
 from pathlib import Path
@@ -58,13 +59,16 @@ def test_each_message_is_stored_then_acknowledged(listener):
     assert client.get("/fhir/Observation?_summary=count").get_json()["total"] == 3
 
 
-def test_a_rejected_message_gets_ae_with_the_reason_and_an_unreadable_one_ar(listener):
+def test_a_rejected_message_gets_ae_with_the_reason_and_an_unreadable_one_ar(listener, caplog):
     _, port = listener
     impossible_birth = next(body for body in MESSAGES if "MSG0007" in body)
-    nak, unreadable = _exchange(port, [impossible_birth, "PID|1||x"])
+    with caplog.at_level(logging.INFO, logger="fhir_server.mllp"):
+        nak, unreadable = _exchange(port, [impossible_birth, "PID|1||x"])
     assert nak.first("MSA").value(1) == "AE" and "`19680230` is not a date that exists" in nak.first("MSA").value(3)
     assert nak.first("ERR").value(2) == "PID"
     assert unreadable.first("MSA").value(1) == "AR"
+    assert "MSG0007" in caplog.text, "the rejection is logged"
+    assert "19680230" not in caplog.text, "a patient's birth date reached the log"
 
 
 def test_a_message_in_another_encoding_is_refused_not_altered(listener):

@@ -34,3 +34,13 @@ def test_paths_inside_a_bundle_entry_are_prefixed():
     with pytest.raises(InvalidResource) as caught:
         resources.validate({"resourceType": "Patient", "gender": 1}, "Bundle.entry[4].resource")
     assert caught.value.issues[0].expression == ("Bundle.entry[4].resource.gender",)
+
+
+@pytest.mark.parametrize("resource", [
+    {"resourceType": "Patient", "contained": [{"resourceType": "NotAType"}]},
+    {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Nope"}}]},
+    {"resourceType": "Parameters", "parameter": [{"name": "x", "resource": {"resourceType": "patient"}}]},
+])
+def test_an_inline_resource_of_an_unknown_type_is_invalid(resource):
+    with pytest.raises(InvalidResource, match="not an R4 resource type"):
+        resources.validate(resource)

@@ -7,7 +7,7 @@ from fhir_server.pipeline import Context, FhirRequest, FhirResponse
 
 
 def process(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
-    bundle_type, entries = entries_of(http.json_body(request))
+    bundle_type, entries = entries_of(http.json_body(request), context.settings.max_bundle_entries)
     if bundle_type == "transaction":
         return transaction.run(request, entries, context)
     return batch.run(request, entries, context)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import Headers
 
 from fhir_server import bundles, http, json_codec
-from fhir_server.errors import BadRequest, FhirError, outcome_for
+from fhir_server.errors import BadRequest, FhirError, PayloadTooLarge, outcome_for
 from fhir_server.pipeline import FhirRequest, FhirResponse
 from fhir_server.storage.instants import format_instant
 
@@ -23,8 +23,8 @@ _HEADERS = {"ifMatch": "If-Match", "ifNoneMatch": "If-None-Match", "ifModifiedSi
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 
 
-def entries_of(bundle: object) -> tuple[str, list[dict]]:
-    """The Bundle's type and entries, checked for the shape a batch or transaction needs."""
+def entries_of(bundle: object, max_entries: int) -> tuple[str, list[dict]]:
+    """The Bundle's type and entries, checked for the shape a batch or transaction needs and for their number."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise BadRequest("POST to the base takes a Bundle of type `batch` or `transaction`.")
     bundle_type = bundle.get("type")
@@ -34,6 +34,9 @@ def entries_of(bundle: object) -> tuple[str, list[dict]]:
     entries = bundle.get("entry", [])
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise BadRequest("Bundle.entry must be a list of objects.", expression=("Bundle.entry",))
+    if len(entries) > max_entries:
+        raise PayloadTooLarge(f"The Bundle has {len(entries)} entries; the server takes at most {max_entries} in one "
+                              "batch or transaction (FHIR_SERVER_MAX_BUNDLE_ENTRIES).", expression=("Bundle.entry",))
     return bundle_type, entries
 
 

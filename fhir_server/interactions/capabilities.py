@@ -33,9 +33,10 @@ def _operations(operations, levels: tuple[str, ...], resource_type: str | None) 
 class CapabilityStatements:
     """The statement for the search registry in effect, built once per registry."""
 
-    def __init__(self, interactions, operations, resource_types: tuple[str, ...], search, base_url: str):
+    def __init__(self, interactions, operations, resource_types: tuple[str, ...], search, base_url: str,
+                 cors: bool = False):
         self._search = search
-        self._arguments = (interactions, operations, resource_types, search, base_url)
+        self._arguments = (interactions, operations, resource_types, search, base_url, cors)
         self._built_for, self._statement = None, b""
 
     def __call__(self) -> bytes:
@@ -45,7 +46,8 @@ class CapabilityStatements:
         return self._statement
 
 
-def capability_statement(interactions, operations, resource_types: tuple[str, ...], search, base_url: str) -> bytes:
+def capability_statement(interactions, operations, resource_types: tuple[str, ...], search, base_url: str,
+                         cors: bool = False) -> bytes:
     type_codes, system_codes, flags = [], [], {}
     for interaction in interactions:
         for code in interaction.capability_codes:
@@ -66,6 +68,7 @@ def capability_statement(interactions, operations, resource_types: tuple[str, ..
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
+            "security": {"cors": cors},
             "resource": [
                 {
                     "type": resource_type,

@@ -25,19 +25,21 @@ class Database:
     """An engine plus read and write transactions with the right locking for its dialect."""
 
     def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30_000, sqlite_synchronous: str = "FULL"):
+        # Every engine hides bound parameters from its errors: they hold patient data, and errors get logged.
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             _create_sqlite_directory(self.url.database)
-            self.engine = create_engine(self.url, connect_args={"check_same_thread": False})
+            self.engine = create_engine(self.url, connect_args={"check_same_thread": False}, hide_parameters=True)
             _configure_sqlite(self.engine, sqlite_busy_timeout_ms, sqlite_synchronous)
             self._wal = Path(f"{self.url.database}-wal") if _is_file(self.url.database) else None
         else:
             # psycopg prepares a statement after five runs, and PostgreSQL then switches to a generic plan
             # that ignores the searched values: a common code's first page went from 5 ms to 800 ms at
             # 500,000 resources. Search selectivity depends on the values, so always plan with them.
-            self.engine = create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True,
+            self.engine = create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True, hide_parameters=True,
                                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+            event.listen(self.engine, "handle_error", _keep_only_the_primary_message)
             self._wal = None
 
     @contextmanager
@@ -102,6 +104,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str) ->
         # statements run inside a write session.
         if connection.get_execution_options().get(WRITE_OPTION, False):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _keep_only_the_primary_message(context) -> None:
+    # PostgreSQL's DETAIL repeats the offending values ("Key (name)=(...) already exists"): patient data
+    # in every logged integrity error. The primary message names the constraint, which is enough to act on.
+    error = context.original_exception
+    primary = getattr(getattr(error, "diag", None), "message_primary", None)
+    if primary:
+        error.args = (primary,)
+        wrapped = context.sqlalchemy_exception  # composed its message from the driver's before this hook ran
+        wrapped.args = (f"({type(error).__module__}.{type(error).__name__}) {primary}",)
 
 
 def alembic_config(url: str):

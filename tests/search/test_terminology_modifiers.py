@@ -84,3 +84,13 @@ def test_a_loaded_snomed_release_is_searchable_below_a_concept(database_url, tmp
     assert _ids(client, f"code:below={sct}|64572001") == {ids["254837009"], ids["363346000"]}
     assert _ids(client, f"code:above={sct}|363346000") == {ids["363346000"], ids["404684003"]}
     app.extensions["fhir"].repository.database.dispose()
+
+
+def test_below_and_above_on_a_uri_parameter_are_prefixes_not_hierarchies(client):
+    profile = "http://hospital.test/fhir/StructureDefinition/patient-kr"
+    ours = create(client, {"resourceType": "Patient", "meta": {"profile": [profile]}}).split("/")[1]
+    create(client, {"resourceType": "Patient", "meta": {"profile": ["http://other.test/StructureDefinition/p"]}})
+    for query in ("_profile:below=http://hospital.test/fhir", f"_profile:above={profile}/v2"):
+        response = client.get(f"/fhir/Patient?{query}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert [entry["resource"]["id"] for entry in response.get_json(force=True)["entry"]] == [ours]

@@ -1,8 +1,13 @@
-"""SQLite's write-ahead log stays bounded under writers that never pause."""
+"""The database engine: SQLite's write-ahead log stays bounded under writers that never pause, and errors do not
+carry patient data into the logs."""
 
 from __future__ import annotations
 
 import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from fhir_server.storage import database as database_module
 from fhir_server.storage.database import Database
@@ -35,3 +40,15 @@ def test_past_its_limit_the_wal_is_truncated_after_a_commit_even_while_another_p
         assert connection.exec_driver_sql("SELECT count(*) FROM filler").scalar() == 400
     database.dispose()
     other.dispose()
+
+
+def test_a_database_error_does_not_carry_the_values_it_was_given(database_url):
+    database = Database(database_url)
+    with database.write() as connection:
+        connection.execute(text("CREATE TABLE patients_seen (name VARCHAR(40) PRIMARY KEY)"))
+    secret = "김민준 1980-01-01"
+    with pytest.raises(IntegrityError) as caught:
+        with database.write() as connection:
+            connection.execute(text("INSERT INTO patients_seen (name) VALUES (:name), (:name)"), {"name": secret})
+    assert secret not in str(caught.value)  # errors are logged: patient data must not be in them
+    database.dispose()

@@ -39,7 +39,8 @@ CONDITIONS = {"below": _below, "above": _above, "in": _in}
 def check(connection: Connection, query: SearchQuery) -> None:
     """A 400 for a hierarchy or value set that was never published, rather than silently matching nothing."""
     wanted = [(criterion, value) for criterion in _criteria(query.criteria)
-              if criterion.modifier in ("below", "above", "in", "not-in") for value in criterion.values]
+              if criterion.kind == "token" and criterion.modifier in ("below", "above", "in", "not-in")
+              for value in criterion.values]  # a uri's `:below` and `:above` are prefixes, not hierarchies
     if not wanted:
         return
     known = dict(connection.execute(select(published.c.name, published.c.kind)).all())

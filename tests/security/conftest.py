@@ -1,0 +1,24 @@
+import shutil
+
+import pytest
+
+from fhir_server.app import create_app
+from fhir_server.settings import Settings
+
+
+@pytest.fixture
+def make_client(sqlite_template, tmp_path):
+    """A test client of an app on a fresh SQLite file, with the given settings: these are HTTP-level behaviours,
+    the same whatever the database."""
+    apps = []
+
+    def make(**settings):
+        path = tmp_path / f"fhir-{len(apps)}.sqlite"
+        shutil.copy(sqlite_template, path)
+        app = create_app(Settings(database_url=f"sqlite:///{path}", **settings))
+        apps.append(app)
+        return app.test_client()
+
+    yield make
+    for app in apps:
+        app.extensions["fhir"].repository.database.dispose()
