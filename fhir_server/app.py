@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from fhir_server import http, json_codec, resources
-from fhir_server.errors import (Conflict, FhirError, InternalError, MethodNotAllowed, NotFound, PayloadTooLarge,
-                                BadRequest, outcome_for)
+from fhir_server.errors import (Conflict, FhirError, Forbidden, InternalError, MethodNotAllowed, NotFound,
+                                PayloadTooLarge, BadRequest, Unauthorized, outcome_for)
 from fhir_server.interactions import INTERACTIONS
 from fhir_server import import_api, operations
 from fhir_server.bulk import export_jobs
@@ -21,7 +21,7 @@ from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
 from fhir_server.router import Router
 from fhir_server.search.engine import SearchEngine
-from fhir_server.security import cors, headers
+from fhir_server.security import bearer, cors, headers, smart_configuration
 from fhir_server.settings import Settings
 from fhir_server.storage.database import Database
 from fhir_server.storage.repository import Repository
@@ -42,7 +42,7 @@ def build_context(settings: Settings) -> Context:
     pipeline = Pipeline(Router([*INTERACTIONS, *operations.interactions(), *bulk_status.INTERACTIONS],
                                resources.is_supported))
     statement = CapabilityStatements(INTERACTIONS, operations.OPERATIONS, resource_types, search, settings.base_url,
-                                     cors=bool(settings.cors_origins.split()))
+                                     smart_configuration.rest_security(settings))
     return Context(Repository(database, search.index_rows, search.refresh), settings, search, pipeline, statement,
                    terminology=TerminologyService(Path(settings.terminology_folder)))
 
@@ -55,19 +55,30 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fhir"] = context
     app.register_blueprint(import_api.blueprint(context))
     export_jobs.resume_later(context)
-    cors.allow(app, settings.cors_origins)
+    cors.allow(app, settings.cors_origins)  # first: a browser's preflight carries no token
+    bearer.require_tokens(app, settings, FHIR_PREFIX, (FHIR_PREFIX, import_api.PREFIX))
     headers.protect(app)
+
+    @app.get(FHIR_PREFIX + "/.well-known/smart-configuration")
+    def smart():
+        return Response(json_codec.dump(smart_configuration.smart_configuration(settings)), 200,
+                        content_type="application/json")
 
     @app.route(FHIR_PREFIX, defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False)
     @app.route(FHIR_PREFIX + "/", defaults={"path": ""}, methods=_METHODS, provide_automatic_options=False,
                strict_slashes=False, endpoint="fhir_base_slash")
     @app.route(FHIR_PREFIX + "/<path:path>", methods=_METHODS, provide_automatic_options=False)
     def fhir(path: str):
-        return _respond(context.pipeline.handle(_fhir_request(path, settings), context))
+        return _respond(context.pipeline.handle(_fhir_request(path, settings),
+                                                context.acting_for(bearer.current_access())))
 
     @app.errorhandler(FhirError)
     def fhir_error(error: FhirError):
         headers = {"Allow": ", ".join(error.allowed)} if isinstance(error, MethodNotAllowed) and error.allowed else {}
+        if isinstance(error, Unauthorized):
+            headers["WWW-Authenticate"] = error.challenge
+        elif isinstance(error, Forbidden):
+            headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'  # RFC 6750 section 3.1
         return _outcome(error, headers)
 
     @app.errorhandler(HTTPException)

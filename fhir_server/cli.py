@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from fhir_server.security.access import ROLES
 from fhir_server.settings import Settings, describe
 from terminology import supplied
 
@@ -80,6 +81,17 @@ def main(argv: list[str] | None = None) -> int:
                                                   "storing SearchParameters")
     reindex.add_argument("--type", dest="resource_type", help="only resources of this type")
 
+    token = commands.add_parser("token", help="print a bearer token signed by the local development key "
+                                              "(FHIR_SERVER_AUTH_DEV_KEY, created if missing), to try the server "
+                                              "with authentication on")
+    token.add_argument("--scope", required=True, help='SMART scopes, e.g. "patient/*.rs" or "user/*.cruds"')
+    token.add_argument("--patient", help="the patient id that patient/ scopes are confined to")
+    token.add_argument("--role", action="append", default=[], choices=sorted(ROLES),
+                       help="a role (repeatable); none means user")
+    token.add_argument("--subject", default="developer", help="the token's subject (sub)")
+    token.add_argument("--audience", help="default: FHIR_SERVER_AUTH_AUDIENCE, else http://HOST:PORT/fhir")
+    token.add_argument("--lifetime", type=int, default=3600, help="seconds until it expires")
+
     commands.add_parser("settings", help="list every setting with its environment variable and help")
 
     args = parser.parse_args(argv)
@@ -114,9 +126,25 @@ def main(argv: list[str] | None = None) -> int:
         return _mllp(settings, args)
     elif args.command == "reindex":
         return _reindex(settings, args.resource_type)
+    elif args.command == "token":
+        return _token(settings, args)
     elif args.command == "settings":
         for variable, default, help_text in describe():
             print(f"{variable} (default {default!r})\n    {help_text}")
+    return 0
+
+
+def _token(settings: Settings, args) -> int:
+    from fhir_server.security import dev_key
+
+    if not settings.auth_dev_key:
+        print("set FHIR_SERVER_AUTH_DEV_KEY to the key file's path (e.g. data/dev-signing-key.pem), for this command "
+              "and for the server", file=sys.stderr)
+        return 2
+    audience = args.audience or settings.auth_audience or settings.base_url or \
+        f"http://{settings.host}:{settings.port}/fhir"
+    print(dev_key.mint(Path(settings.auth_dev_key), audience=audience, scopes=args.scope, subject=args.subject,
+                       patient=args.patient, roles=tuple(args.role), lifetime_seconds=args.lifetime))
     return 0
 
 

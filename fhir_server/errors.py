@@ -66,6 +66,23 @@ class InvalidResource(FhirError):
     status, issue_code = 400, "invalid"
 
 
+class Unauthorized(FhirError):
+    """No valid bearer token (https://www.rfc-editor.org/rfc/rfc6750#section-3): the client must authenticate."""
+
+    status, issue_code = 401, "login"
+
+    def __init__(self, message: str, *, error: str | None = "invalid_token"):
+        super().__init__(message)
+        # A request without any token gets the bare challenge; a bad token also says why (RFC 6750).
+        self.challenge = "Bearer" if error is None else f'Bearer error="{error}", error_description="{message}"'
+
+
+class Forbidden(FhirError):
+    """A valid token whose scopes or role do not reach this interaction or resource."""
+
+    status, issue_code = 403, "forbidden"
+
+
 class NotFound(FhirError):
     status, issue_code = 404, "not-found"
 
@@ -109,6 +126,12 @@ class UnsupportedMediaType(FhirError):
 
 class Unprocessable(FhirError):
     status, issue_code = 422, "processing"
+
+
+class Unavailable(FhirError):
+    """Something the server depends on (a token issuer's keys) cannot be reached; the client may retry."""
+
+    status, issue_code = 503, "transient"
 
 
 class InternalError(FhirError):

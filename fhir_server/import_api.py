@@ -19,13 +19,21 @@ from fhir_server import import_jobs
 from fhir_server.errors import BadRequest, NotFound
 from fhir_server.import_sources import Options
 from fhir_server.pipeline import Context
+from fhir_server.security import bearer
 from fhir_server.storage import import_jobs as stored_jobs
 
 _PARAMETERS = {"spec", "samples", "build", "source-system", "dry-run"}
 
 
+PREFIX = "/import"
+
+
 def blueprint(context: Context) -> Blueprint:
-    api = Blueprint("import", __name__, url_prefix="/import")
+    api = Blueprint("import", __name__, url_prefix=PREFIX)
+
+    @api.before_request
+    def integrators_only():
+        bearer.current_access().require_role("integrator", "admin")
 
     @api.post("/<format_>")
     def upload(format_: str):

@@ -17,6 +17,8 @@ from werkzeug.datastructures import Headers
 from fhir_server.errors import FhirError, from_terminology
 from terminology.errors import TerminologyError
 from fhir_server.search.engine import SearchEngine
+from fhir_server.security.access import UNRESTRICTED, Access
+from fhir_server.security.authorization import authorize
 from fhir_server.settings import Settings
 from fhir_server.storage.repository import Repository, StoredVersion, WriteSession
 from fhir_server.terminology_service import TerminologyService
@@ -69,6 +71,7 @@ class Context:
     capability_statement: Callable[[], bytes] = lambda: b""  # the current one, rebuilt when parameters change
     session: WriteSession | None = None
     terminology: TerminologyService = field(default_factory=lambda: TerminologyService(None))
+    access: Access = UNRESTRICTED  # what the request's principal may do; the CLI and jobs run unrestricted
 
     @contextmanager
     def transaction(self) -> Iterator["Context"]:
@@ -88,12 +91,15 @@ class Context:
     def within(self, session: WriteSession) -> "Context":
         return dataclasses.replace(self, session=session)
 
+    def acting_for(self, access: Access) -> "Context":
+        return self if access is self.access else dataclasses.replace(self, access=access)
+
 
 @dataclass(frozen=True)
 class RequestInfo:
     """Who is asking for which interaction on what: the facts authorization and audit decide on."""
 
-    principal: str | None  # None until authentication lands
+    principal: str | None  # the token's subject; None with authentication off
     interaction: str
     resource_type: str | None
     id: str | None
@@ -113,8 +119,10 @@ class Pipeline:
 
     def handle(self, request: FhirRequest, context: Context) -> FhirResponse:
         route = self.router.match(request.method, request.path)
-        info = RequestInfo(None, route.interaction, route.args.get("type"), route.args.get("id"),
-                           request.method, request.path)
+        principal = context.access.principal
+        info = RequestInfo(principal.subject if principal else None, route.interaction, route.args.get("type"),
+                           route.args.get("id"), request.method, request.path)
+        authorize(context.access, route.interaction, info.resource_type, _is_conditional(route, request))
         for hook in self.before:
             hook(info)
         try:
@@ -129,3 +137,10 @@ class Pipeline:
         for hook in self.after:
             hook(info, response.status)
         return response
+
+
+def _is_conditional(route, request: FhirRequest) -> bool:
+    """A conditional create, update, patch or delete: its criteria are a search."""
+    if route.interaction == "create":
+        return bool(request.headers.get("If-None-Exist"))
+    return route.interaction in ("update", "patch", "delete") and "id" not in route.args

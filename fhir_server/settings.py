@@ -86,6 +86,24 @@ class Settings:
     cors_origins: str = _setting(
         "", "Origins (separated by spaces, e.g. https://app.example.kr) whose web pages may call the API from a "
             "browser; * for any; empty: none (CORS off).")
+    auth: str = _setting(
+        "off", "on: every request under /fhir needs a bearer token (JWT) with SMART scopes; off: no checks at all, "
+               "allowed only while `host` is a loopback address.")
+    auth_issuers: str = _setting(
+        "", "Token issuers (`iss`, separated by spaces) whose tokens are accepted, e.g. https://sso.example.kr/realms/h.")
+    auth_jwks: str = _setting(
+        "", "The issuers' public keys: a JWKS file path or an https URL (fetched, cached and refetched when a token "
+            "names an unknown key, so rotated keys are picked up).")
+    auth_audience: str = _setting(
+        "", "The audience (`aud`) tokens must name; empty: this server's FHIR base URL, as SMART prescribes.")
+    auth_authorization_endpoint: str = _setting(
+        "", "The authorization server's authorize URL, published in /.well-known/smart-configuration.")
+    auth_token_endpoint: str = _setting(
+        "", "The authorization server's token URL, published in /.well-known/smart-configuration.")
+    auth_leeway_seconds: int = _setting(60, "Clock skew tolerated when checking a token's `exp` and `nbf`.")
+    auth_dev_key: str = _setting(
+        "", "PEM file of a local development signing key (made by `fhir-server token` if missing); when set, tokens "
+            "it signs (issuer `fhir-server-dev`) are accepted too. Never set it in production.")
     log_level: str = _setting("INFO", "Python logging level of the server.")
 
     @classmethod

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -204,3 +205,40 @@ def test_import_ndjson_and_export_round_trip(environment, tmp_path):
     assert sorted(path.name for path in (tmp_path / "out2").iterdir()) == ["Observation-1.ndjson", "Patient-1.ndjson"]
     refused = _cli("export", str(tmp_path / "out3"), "--type", "Spaceship", env=environment)
     assert refused.returncode == 2 and "`Spaceship`" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_serve_refuses_to_listen_beyond_loopback_with_authentication_off(environment):
+    result = _cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env=environment)
+    assert result.returncode != 0
+    assert "authentication off" in result.stderr
+
+
+def test_with_authentication_on_a_token_from_the_token_command_opens_the_api(environment, tmp_path):
+    port = _free_port()
+    environment = {**environment, "FHIR_SERVER_AUTH": "on", "FHIR_SERVER_AUTH_DEV_KEY": str(tmp_path / "dev.pem"),
+                   "FHIR_SERVER_SHUTDOWN_TIMEOUT_SECONDS": "5", "FHIR_SERVER_PORT": str(port)}
+    minted = _cli("token", "--scope", "user/*.cruds", "--role", "integrator", env=environment)
+    assert minted.returncode == 0, minted.stderr
+    token = minted.stdout.strip()
+    server = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "serve", "--workers", "1"],
+                              env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}/fhir"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/metadata", timeout=5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/Patient", timeout=10)
+        assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"] == "Bearer"
+        request = urllib.request.Request(f"{base}/Patient", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.load(response)["resourceType"] == "Bundle"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=60)
+    assert token.encode() not in output  # nothing logs the token

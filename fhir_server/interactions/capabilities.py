@@ -34,9 +34,9 @@ class CapabilityStatements:
     """The statement for the search registry in effect, built once per registry."""
 
     def __init__(self, interactions, operations, resource_types: tuple[str, ...], search, base_url: str,
-                 cors: bool = False):
+                 security: dict | None = None):
         self._search = search
-        self._arguments = (interactions, operations, resource_types, search, base_url, cors)
+        self._arguments = (interactions, operations, resource_types, search, base_url, security)
         self._built_for, self._statement = None, b""
 
     def __call__(self) -> bytes:
@@ -47,7 +47,8 @@ class CapabilityStatements:
 
 
 def capability_statement(interactions, operations, resource_types: tuple[str, ...], search, base_url: str,
-                         cors: bool = False) -> bytes:
+                         security: dict | None = None) -> bytes:
+    """``security`` is the `rest.security` element: CORS and how clients authenticate."""
     type_codes, system_codes, flags = [], [], {}
     for interaction in interactions:
         for code in interaction.capability_codes:
@@ -68,7 +69,7 @@ def capability_statement(interactions, operations, resource_types: tuple[str, ..
         "patchFormat": ["application/json-patch+json"],
         "rest": [{
             "mode": "server",
-            "security": {"cors": cors},
+            "security": security or {"cors": False},
             "resource": [
                 {
                     "type": resource_type,

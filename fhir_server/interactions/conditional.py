@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from fhir_server.errors import BadRequest
 from fhir_server.pipeline import Context
+from fhir_server.security import confinement
 
 
 def parse_criteria(text: str) -> list[tuple[str, str]]:
@@ -29,5 +30,6 @@ def matching_ids(transaction: Context, resource_type: str, params: list[tuple[st
     query = transaction.search.parse(resource_type, params, strict=True)
     if not query.criteria:
         raise BadRequest("Conditional criteria must name at least one search parameter.")
+    confinement.confine(transaction.access, query)  # never match, and so reveal, what the token may not see
     transaction.session.lock(f"{resource_type}?{urlencode(sorted(params))}")
     return transaction.search.find_ids(transaction.session.connection, query, limit)

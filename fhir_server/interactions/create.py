@@ -8,6 +8,7 @@ from fhir_server import http
 from fhir_server.errors import PreconditionFailed
 from fhir_server.interactions.conditional import matching_ids, parse_criteria
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
 
 
 def create(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
@@ -23,4 +24,6 @@ def create(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
                 existing = transaction.session.current(resource_type, matches[0])
                 return http.write_response(request, 200, existing, "The resource exists already; nothing was created.")
         version = transaction.session.create(resource, id_=request.assigned_id, prepared=request.index_rows)
+        confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
+                                     resource_type, version.id, "c")
     return http.write_response(request, 201, version, f"Created `{version.reference}`.")

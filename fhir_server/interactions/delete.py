@@ -8,10 +8,12 @@ from fhir_server import http, json_codec
 from fhir_server.errors import PreconditionFailed, information
 from fhir_server.interactions.conditional import matching_ids
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
 
 
 def delete(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     with context.transaction() as transaction:
+        _require_deletable(transaction, args["type"], args["id"])
         version = transaction.session.delete(args["type"], args["id"], if_match=http.if_match(request))
     return _deleted(request, version, f"`{args['type']}/{args['id']}`")
 
@@ -23,8 +25,18 @@ def conditional_delete(request: FhirRequest, args: dict, context: Context) -> Fh
         matches = matching_ids(transaction, resource_type, request.params)
         if len(matches) > 1:
             raise PreconditionFailed(f"The criteria match more than one `{resource_type}`; nothing was deleted.")
+        if matches:
+            _require_deletable(transaction, resource_type, matches[0])
         version = transaction.session.delete(resource_type, matches[0]) if matches else None
     return _deleted(request, version, f"the `{resource_type}` matching the criteria")
+
+
+def _require_deletable(transaction: Context, resource_type: str, id_: str) -> None:
+    if transaction.access.restricted:
+        existing = transaction.session.current(resource_type, id_)
+        if existing is not None and not existing.deleted:
+            confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
+                                         resource_type, id_, "d")
 
 
 def _deleted(request: FhirRequest, version, what: str) -> FhirResponse:

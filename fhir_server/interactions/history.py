@@ -10,6 +10,7 @@ from http import HTTPStatus
 from fhir_server import bundles, paging
 from fhir_server.errors import BadRequest, NotFound
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
 from fhir_server.storage.instants import format_instant, parse_fhir_instant
 from fhir_server.storage.repository import StoredVersion
 
@@ -31,6 +32,8 @@ def _history(request: FhirRequest, context: Context, resource_type: str | None, 
     since = _since(request.param("_since"))
     before = _cursor(paging.cursor(request))
     with context.reading() as connection:
+        if id_ is not None:
+            confinement.require_visible(context.access, context.search, connection, resource_type, id_)
         versions = context.repository.history(resource_type=resource_type, id_=id_, since_ms=since,
                                               before_seq=before, limit=count + 1, connection=connection)
         if id_ is not None and not versions and before is None and since is None:

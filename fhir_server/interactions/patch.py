@@ -14,6 +14,7 @@ from fhir_server.errors import (BadRequest, Gone, InvalidResource, NotFound, Pre
                                 UnsupportedMediaType)
 from fhir_server.interactions.conditional import matching_ids
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
 
 
 def patch(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
@@ -56,6 +57,8 @@ def _apply(request: FhirRequest, transaction: Context, operations: list, resourc
         raise NotFound(f"Resource `{resource_type}/{id_}` was not found.")
     if current.deleted:
         raise Gone(f"Resource `{resource_type}/{id_}` was deleted.")
+    confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
+                                 resource_type, id_, "u")
     expected = http.if_match(request)
     if expected is not None and expected != current.version_id:
         raise PreconditionFailed(
@@ -75,4 +78,6 @@ def _apply(request: FhirRequest, transaction: Context, operations: list, resourc
     except InvalidResource as error:
         raise Unprocessable(error.message, issues=error.issues) from None
     version, _ = transaction.session.update(patched, id_, if_match=current.version_id, method="PATCH")
+    confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
+                                 resource_type, id_, "u")
     return http.write_response(request, 200, version, f"Patched `{version.reference}`.")

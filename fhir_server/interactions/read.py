@@ -3,11 +3,13 @@
 from fhir_server import http
 from fhir_server.search import elements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
 
 
 def read(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     with context.reading() as connection:
         version = context.repository.read(args["type"], args["id"], connection)
+        confinement.require_visible(context.access, context.search, connection, args["type"], args["id"])
     if http.not_modified(request, version):
         return FhirResponse(304, None, http.resource_headers(version), version)
     response = http.resource_response(version)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fhir_server import bundles, http, json_codec, paging, resources
 from fhir_server.errors import Issue, operation_outcome
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
 from fhir_server.search import compartments, elements
 from fhir_server.search.query import Node
 
@@ -32,6 +33,7 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
                                      base_url=request.base_url)
         if within is not None:
             query.criteria.append(within)
+        confinement.confine(context.access, query)
         shape = context.search.result_parameters(resource_type, request.params, resources.is_supported)
         count = paging.page_size(request, context.settings)
         cursor = paging.decode_cursor(paging.cursor(request), [key.numeric for key in shape.sort])
@@ -44,7 +46,8 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
         if cursor is not None and cursor.backward:
             rows.reverse()  # fetched nearest-first, walking back from the cursor
         page = [version for version, _ in rows]
-        extra = context.search.included(connection, page, shape.includes, context.settings.max_included)
+        extra = context.search.included(connection, page, shape.includes, context.settings.max_included,
+                                        _visible(context, connection))
     backward = cursor is not None and cursor.backward
     next_cursor = paging.encode_cursor(rows[-1][1]) if rows and (more or backward) else None
     previous_cursor = paging.encode_cursor(rows[0][1], backward=True) if rows and (
@@ -60,6 +63,13 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
         entries.append(bundles.entry(None, json_codec.dump(outcome), search={"mode": "outcome"}))
     links = paging.links(request, next_cursor, dropped=frozenset(query.ignored), previous_cursor=previous_cursor)
     return FhirResponse(200, bundles.bundle("searchset", entries, links=links, total=total))
+
+
+def _visible(context: Context, connection):
+    """What `_include` and `_revinclude` may add: only resources the token may read."""
+    if not context.access.restricted:
+        return None
+    return lambda keys: confinement.visible(context.access, context.search, connection, keys)
 
 
 def _entry(request: FhirRequest, version, mode: str, subset: elements.Subset) -> bytes:

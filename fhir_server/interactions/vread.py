@@ -4,6 +4,7 @@ from fhir_server import http
 from fhir_server.errors import NotFound
 from fhir_server.search import elements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
 
 
 def vread(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
@@ -12,6 +13,7 @@ def vread(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
         raise NotFound(f"Version `{version_text}` of `{args['type']}/{args['id']}` was not found.")
     with context.reading() as connection:
         version = context.repository.vread(args["type"], args["id"], int(version_text), connection)
+        confinement.require_visible(context.access, context.search, connection, args["type"], args["id"])
     if http.not_modified(request, version):
         return FhirResponse(304, None, http.resource_headers(version), version)
     response = http.resource_response(version)

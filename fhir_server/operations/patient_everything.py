@@ -10,9 +10,11 @@ after a keyset cursor, as search pages do.
 from __future__ import annotations
 
 from fhir_server import bundles, paging, resources
-from fhir_server.errors import BadRequest
+from fhir_server.errors import BadRequest, NotFound
 from fhir_server.operations import operation
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
+from fhir_server.security import confinement
+from fhir_server.security.access import EVERYWHERE
 from fhir_server.search import compartments
 from fhir_server.search.results import Include
 from fhir_server.storage.instants import parse_fhir_instant
@@ -21,7 +23,10 @@ from fhir_server.storage.instants import parse_fhir_instant
 @operation("everything", definition="http://hl7.org/fhir/OperationDefinition/Patient-everything",
            levels=("instance",), resource_type="Patient", methods=("GET", "POST"))
 def everything(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
-    types = _types(request)
+    if context.access.reach("Patient", "r") not in (EVERYWHERE, args["id"]):
+        raise NotFound(f"Resource `Patient/{args['id']}` was not found.")  # another patient's record: not there
+    # Only the types the token may read; the compartment criterion below keeps them to this patient.
+    types = [kind for kind in _types(request) if context.access.reach(kind, "r") is not None]
     since = request.param("_since")
     if since is not None and parse_fhir_instant(since) is None:
         raise BadRequest(f"`_since={since}` is not a FHIR instant.", expression=("_since",))
@@ -49,13 +54,20 @@ def everything(request: FhirRequest, args: dict, context: Context) -> FhirRespon
         page, more = members[:count], len(members) > count
         present = sorted({version.resource_type for version in page})
         referenced = context.search.included(connection, page, [Include(kind, "*", None, False, False)
-                                                                for kind in present], context.settings.max_included)
+                                                                for kind in present], context.settings.max_included,
+                                              _visible(context, connection))
     entries = [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "match"})
                for version in page]
     entries += [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "include"})
                 for version in referenced]  # included() leaves out the page's own members
     next_cursor = paging.encode_cursor([page[-1].resource_type, page[-1].id]) if more else None
     return FhirResponse(200, bundles.bundle("searchset", entries, links=paging.links(request, next_cursor)))
+
+
+def _visible(context: Context, connection):
+    if not context.access.restricted:
+        return None
+    return lambda keys: confinement.visible(context.access, context.search, connection, keys)
 
 
 def _types(request: FhirRequest) -> list[str]:

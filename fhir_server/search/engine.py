@@ -116,8 +116,8 @@ class SearchEngine:
         return sql.count(connection, query)
 
     def included(self, connection: Connection, matches: list[StoredVersion], includes: list[results.Include],
-                 limit: int) -> list[StoredVersion]:
-        return search_include.included(_SqlReferences, connection, matches, includes, limit)
+                 limit: int, visible=None) -> list[StoredVersion]:
+        return search_include.included(_SqlReferences, connection, matches, includes, limit, visible)
 
     def find_ids(self, connection: Connection, query: SearchQuery, limit: int) -> list[str]:
         sql_terminology.check(connection, query)

@@ -14,7 +14,9 @@ from fhir_server.storage.repository import StoredVersion
 
 
 def included(backend, connection, matches: list[StoredVersion], includes: list[Include],
-             limit: int) -> list[StoredVersion]:
+             limit: int, visible=None) -> list[StoredVersion]:
+    """``visible`` narrows each round's (type, id) keys to what the requester may see, before they are
+    counted or followed further, so neither the limit nor `:iterate` reveals a hidden resource."""
     have = {(version.resource_type, version.id) for version in matches}
     frontier, found, first_round = matches, [], True
     while frontier and includes:
@@ -31,6 +33,8 @@ def included(backend, connection, matches: list[StoredVersion], includes: list[I
                     keys |= backend.referenced(connection, include.source_type, sources, include.code,
                                                include.target_type)
         keys -= have
+        if visible is not None:
+            keys = visible(keys)
         if len(found) + len(keys) > limit:
             raise BadRequest(f"The includes add more than {limit} resources to one page; use a smaller `_count` "
                              "or fewer includes.")

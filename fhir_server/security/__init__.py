@@ -1,1 +1,1 @@
-"""What a browser and the network may do with the server: cross-origin access and protective response headers."""
+"""Who may do what: bearer tokens, SMART scopes and roles, cross-origin access and protective response headers."""

@@ -1,0 +1,90 @@
+"""What one request's principal may do: SMART scopes, narrowed by roles, and the patient compartment
+that confines ``patient/`` scopes (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
+
+A request may do a thing on a resource type when one of its scopes grants it and one of its roles
+allows it. A ``user/`` or ``system/`` scope reaches every resource of the type; a ``patient/`` scope
+only those in the token's patient's compartment. Types that are never in a patient's compartment
+(Medication, Organization, Practitioner...) hold no patient's record, so a ``patient/`` scope reaches all
+of them, as in other SMART servers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fhir_server.errors import Forbidden
+from fhir_server.search import compartments
+from fhir_server.search.query import AnyOf
+from fhir_server.security import scopes as smart_scopes
+from fhir_server.security.tokens import Principal
+
+# Roles sit on top of scopes: what each may do with resources at most. Researchers reach only the
+# cohort aggregate operations, never a resource; administrators also manage jobs, terminology and audit.
+ROLES = {
+    "user": frozenset("rs"),
+    "integrator": frozenset("cruds"),
+    "researcher": frozenset(),
+    "admin": frozenset("cruds"),
+}
+DEFAULT_ROLE = "user"
+EVERYWHERE = "everywhere"  # the reach of a user/ or system/ scope
+
+
+@dataclass(frozen=True)
+class Access:
+    """Decisions for one request; ``principal`` None means authentication is off and anything goes."""
+
+    principal: Principal | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return self.principal is not None
+
+    def has_role(self, role: str) -> bool:
+        return self.principal is None or role in self._roles()
+
+    def reach(self, resource_type: str, permission: str) -> str | None:
+        """EVERYWHERE, the id of the one patient whose compartment it is confined to, or None (not at all)."""
+        if self.principal is None:
+            return EVERYWHERE
+        if not any(permission in ROLES.get(role, ()) for role in self._roles()):
+            return None
+        granted = [scope for scope in smart_scopes.parse(self.principal.scopes)
+                   if scope.grants(resource_type, permission)]
+        if any(scope.context in ("user", "system") for scope in granted):
+            return EVERYWHERE
+        if granted and self.principal.patient:
+            if resource_type != "*" and resource_type not in compartments.resource_types("Patient"):
+                return EVERYWHERE
+            return self.principal.patient
+        return None
+
+    def require(self, resource_type: str, permission: str) -> str:
+        """The reach, or :class:`Forbidden` naming what is missing."""
+        reach = self.reach(resource_type, permission)
+        if reach is None:
+            raise Forbidden(f"The token's scopes and roles do not allow `{_WORDS[permission]}` on `{resource_type}`"
+                            f" (a SMART scope such as `user/{resource_type}.{permission}`).")
+        return reach
+
+    def require_everywhere(self, resource_type: str, permission: str, why: str) -> None:
+        """Forbidden unless a user/ or system/ scope reaches every such resource; ``why`` says what needs it."""
+        if self.require(resource_type, permission) != EVERYWHERE:
+            raise Forbidden(f"{why} needs a `user/` or `system/` scope: a `patient/` scope reaches one patient's "
+                            "record only.")
+
+    def require_role(self, *roles: str) -> None:
+        if not any(self.has_role(role) for role in roles):
+            raise Forbidden(f"Only the {' or '.join(f'`{role}`' for role in roles)} role may do this.")
+
+    def compartment(self, resource_type: str, permission: str) -> AnyOf | None:
+        """The criterion confining this permission on the type to the patient's compartment, or None."""
+        reach = self.require(resource_type, permission)
+        return None if reach == EVERYWHERE else compartments.membership("Patient", reach, resource_type)
+
+    def _roles(self) -> frozenset[str]:
+        return self.principal.roles or frozenset({DEFAULT_ROLE})
+
+
+UNRESTRICTED = Access()
+_WORDS = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
