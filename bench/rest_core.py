@@ -7,7 +7,10 @@ its default workers) and reports:
   (wrk from Debian's `wrk` package when installed, else a Python client, named in the output);
 - resources/s loading transaction Bundles of synthetic Synthea-like patients, with full validation.
 
-    python bench/rest_core.py [--database-url URL] [--patients 300] [--seconds 15]
+With ``--auth`` the server requires bearer tokens and keeps its audit trail (an AuditEvent per request);
+the clients send a development token from `fhir-server token`.
+
+    python bench/rest_core.py [--database-url URL] [--patients 300] [--seconds 15] [--auth]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import bundles  # noqa: E402
 
 BIN = Path(sys.executable).parent
+HEADERS: dict[str, str] = {}  # the bearer token, with --auth
 
 
 def free_port() -> int:
@@ -41,9 +45,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(database_url: str, port: int, workers: int | None = None) -> subprocess.Popen:
+def start_server(database_url: str, port: int, workers: int | None = None,
+                 auth_key: Path | None = None) -> subprocess.Popen:
     environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING",
                    **({"FHIR_SERVER_WORKERS": str(workers)} if workers else {})}
+    if auth_key is not None:
+        environment.update(FHIR_SERVER_AUTH="on", FHIR_SERVER_AUTH_DEV_KEY=str(auth_key), FHIR_SERVER_PORT=str(port))
+        token = subprocess.run([BIN / "fhir-server", "token", "--scope", "user/*.cruds", "--role", "integrator"],
+                               env=environment, check=True, capture_output=True, text=True).stdout.strip()
+        HEADERS["Authorization"] = f"Bearer {token}"
     subprocess.run([BIN / "fhir-server", "init-db"], env=environment, check=True, capture_output=True)
     server = subprocess.Popen([BIN / "fhir-server", "serve", "--port", str(port)], env=environment,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -83,7 +93,7 @@ def peak_memory_mb(root: int) -> float:
 
 def post_bundle(port: int, body: bytes) -> list[str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.request("POST", "/fhir", body, {"Content-Type": "application/fhir+json"})
+    connection.request("POST", "/fhir", body, {"Content-Type": "application/fhir+json", **HEADERS})
     response = connection.getresponse()
     payload = response.read()
     if response.status != 200:
@@ -107,7 +117,7 @@ WRK_SCRIPT = """
 local ids = {}
 for line in io.lines("%s") do ids[#ids + 1] = line end
 request = function()
-  return wrk.format("GET", "/fhir/Patient/" .. ids[math.random(#ids)])
+  return wrk.format("GET", "/fhir/Patient/" .. ids[math.random(#ids)], headers)
 end
 """
 
@@ -115,7 +125,8 @@ end
 def reads_with_wrk(port: int, ids: list[str], seconds: int) -> dict:
     folder = Path(tempfile.mkdtemp())
     (folder / "ids.txt").write_text("\n".join(ids))
-    (folder / "read.lua").write_text(WRK_SCRIPT % (folder / "ids.txt"))
+    headers = "local headers = {" + ", ".join(f'["{name}"] = "{value}"' for name, value in HEADERS.items()) + "}\n"
+    (folder / "read.lua").write_text(headers + WRK_SCRIPT % (folder / "ids.txt"))
     output = subprocess.run(["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "--latency", "-s",
                              str(folder / "read.lua"), f"http://127.0.0.1:{port}"],
                             capture_output=True, text=True, check=True).stdout
@@ -149,7 +160,7 @@ def reads_with_python(port: int, ids: list[str], seconds: int) -> dict:
         mine = []
         while time.monotonic() < stop:
             started = time.perf_counter()
-            connection.request("GET", f"/fhir/Patient/{random.choice(ids)}")
+            connection.request("GET", f"/fhir/Patient/{random.choice(ids)}", headers=HEADERS)
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)
@@ -173,11 +184,12 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=300, help="synthetic patients to ingest")
     parser.add_argument("--clients", type=int, default=4, help="concurrent ingest connections")
     parser.add_argument("--seconds", type=int, default=15, help="duration of the read test")
+    parser.add_argument("--auth", action="store_true", help="require bearer tokens and keep the audit trail")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fhir-bench-"))
     database_url = args.database_url or f"sqlite:///{folder / 'fhir.sqlite'}"
     port = free_port()
-    server = start_server(database_url, port)
+    server = start_server(database_url, port, auth_key=folder / "dev-key.pem" if args.auth else None)
     try:
         rate, count, patient_ids = ingest(port, args.patients, args.clients)
         reads = reads_with_wrk(port, patient_ids, args.seconds) if shutil.which("wrk") else \
@@ -190,6 +202,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"{platform.system()} {platform.release()}",
         "database": database_url.split(":", 1)[0],
+        "auth": "bearer tokens and audit trail" if args.auth else "off",
         "ingest": {"resources": count, "patients": args.patients, "clients": args.clients,
                    "resources_per_second": round(rate)},
         "read": {key: round(value) if key == "reads_per_second" else value for key, value in reads.items()},

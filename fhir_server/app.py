@@ -21,7 +21,7 @@ from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
 from fhir_server.router import Router
 from fhir_server.search.engine import SearchEngine
-from fhir_server.security import bearer, cors, headers, smart_configuration
+from fhir_server.security import audit, bearer, cors, headers, smart_configuration
 from fhir_server.settings import Settings
 from fhir_server.storage.database import Database
 from fhir_server.storage.repository import Repository
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cors.allow(app, settings.cors_origins)  # first: a browser's preflight carries no token
     bearer.require_tokens(app, settings, FHIR_PREFIX, (FHIR_PREFIX, import_api.PREFIX))
     headers.protect(app)
+    audit_writer = audit.Writer(context.repository)
 
     @app.get(FHIR_PREFIX + "/.well-known/smart-configuration")
     def smart():
@@ -69,8 +70,15 @@ def create_app(settings: Settings | None = None) -> Flask:
                strict_slashes=False, endpoint="fhir_base_slash")
     @app.route(FHIR_PREFIX + "/<path:path>", methods=_METHODS, provide_automatic_options=False)
     def fhir(path: str):
-        return _respond(context.pipeline.handle(_fhir_request(path, settings),
-                                                context.acting_for(bearer.current_access())))
+        # The audit trail is kept whenever tokens say who is asking.
+        trail = audit.Trail(request.remote_addr) if settings.auth == "on" else None
+        try:
+            response = context.pipeline.handle(_fhir_request(path, settings),
+                                               context.acting_for(bearer.current_access(), trail))
+        finally:
+            if trail is not None:
+                audit_writer.write(trail)  # before the answer leaves; failing, the answer is a 500
+        return _respond(response)
 
     @app.errorhandler(FhirError)
     def fhir_error(error: FhirError):

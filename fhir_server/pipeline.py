@@ -17,6 +17,7 @@ from werkzeug.datastructures import Headers
 from fhir_server.errors import FhirError, from_terminology
 from terminology.errors import TerminologyError
 from fhir_server.search.engine import SearchEngine
+from fhir_server.security import audit
 from fhir_server.security.access import UNRESTRICTED, Access
 from fhir_server.security.authorization import authorize
 from fhir_server.settings import Settings
@@ -72,6 +73,7 @@ class Context:
     session: WriteSession | None = None
     terminology: TerminologyService = field(default_factory=lambda: TerminologyService(None))
     access: Access = UNRESTRICTED  # what the request's principal may do; the CLI and jobs run unrestricted
+    audit: audit.Trail | None = None  # where the request's AuditEvents collect, when the server keeps a trail
 
     @contextmanager
     def transaction(self) -> Iterator["Context"]:
@@ -91,8 +93,9 @@ class Context:
     def within(self, session: WriteSession) -> "Context":
         return dataclasses.replace(self, session=session)
 
-    def acting_for(self, access: Access) -> "Context":
-        return self if access is self.access else dataclasses.replace(self, access=access)
+    def acting_for(self, access: Access, trail: audit.Trail | None = None) -> "Context":
+        """This context for one HTTP request's principal, collecting its audit events in ``trail``."""
+        return dataclasses.replace(self, access=access, audit=trail)
 
 
 @dataclass(frozen=True)
@@ -122,20 +125,25 @@ class Pipeline:
         principal = context.access.principal
         info = RequestInfo(principal.subject if principal else None, route.interaction, route.args.get("type"),
                            route.args.get("id"), request.method, request.path)
-        authorize(context.access, route.interaction, info.resource_type, _is_conditional(route, request))
-        for hook in self.before:
-            hook(info)
+        response, status = None, 500
         try:
+            authorize(context.access, route.interaction, info.resource_type, _is_conditional(route, request))
+            for hook in self.before:
+                hook(info)
             try:
                 response = route.handler(request, route.args, context)
             except TerminologyError as error:
                 raise from_terminology(error) from None
+            status = response.status
         except FhirError as error:
-            for hook in self.after:
-                hook(info, error.status)
+            status = error.status
             raise
-        for hook in self.after:
-            hook(info, response.status)
+        finally:
+            for hook in self.after:
+                hook(info, status)
+            if context.audit is not None and route.interaction not in audit.UNAUDITED:
+                context.audit.events.append(audit.event(route.interaction, route.args, request, response, status,
+                                                        principal, context.audit.source_address))
         return response
 
 

@@ -87,8 +87,9 @@ class Settings:
         "", "Origins (separated by spaces, e.g. https://app.example.kr) whose web pages may call the API from a "
             "browser; * for any; empty: none (CORS off).")
     auth: str = _setting(
-        "off", "on: every request under /fhir needs a bearer token (JWT) with SMART scopes; off: no checks at all, "
-               "allowed only while `host` is a loopback address.")
+        "off", "on: every request under /fhir and /import needs a bearer token (JWT) with SMART scopes, and each "
+               "that touches patient data leaves an AuditEvent; off: no checks and no audit trail, allowed only "
+               "while `host` is a loopback address.")
     auth_issuers: str = _setting(
         "", "Token issuers (`iss`, separated by spaces) whose tokens are accepted, e.g. https://sso.example.kr/realms/h.")
     auth_jwks: str = _setting(

@@ -64,7 +64,8 @@ def from_values(context: Context, level: str, values: dict[str, list[str]], grou
     since = _single(values.get("_since", []), "_since")
     if since is not None and parse_fhir_instant(since) is None:
         raise BadRequest(f"`_since={since}` is not a FHIR instant.", expression=("_since",))
-    types = _types(values.get("_type", []), level)
+    # The token's reach: everywhere for every type but the audit trail (only administrators read that).
+    types = [kind for kind in _types(values.get("_type", []), level) if context.access.reach(kind, "r") is not None]
     type_filters = _type_filters(values.get("_typeFilter", []), types, bool(values.get("_type")), context)
     return ExportRequest(level, types, since, type_filters, group)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fhir_server.errors import Forbidden
 from fhir_server.search import compartments
 from fhir_server.search.query import AnyOf
+from fhir_server.security.audit import AUDIT_TYPE
 from fhir_server.security import scopes as smart_scopes
 from fhir_server.security.tokens import Principal
 
@@ -47,6 +48,10 @@ class Access:
         """EVERYWHERE, the id of the one patient whose compartment it is confined to, or None (not at all)."""
         if self.principal is None:
             return EVERYWHERE
+        if resource_type == AUDIT_TYPE:
+            # The trail is written by the server alone, and read by administrators alone.
+            if permission in "cud" or "admin" not in self._roles():
+                return None
         if not any(permission in ROLES.get(role, ()) for role in self._roles()):
             return None
         granted = [scope for scope in smart_scopes.parse(self.principal.scopes)

@@ -32,7 +32,8 @@ def authorize(access: Access, interaction: str, resource_type: str | None, condi
             access.require(resource_type, "s")
     elif interaction == "history-type":
         access.require_everywhere(resource_type, "r", "The history of a whole type")
-    elif interaction == "history-system":
+    elif interaction == "history-system":  # it holds the audit trail too
+        access.require_role("admin")
         access.require_everywhere("*", "r", "The history of the whole server")
     elif interaction in _BULK:
         access.require_everywhere("*", "r", "A bulk export")

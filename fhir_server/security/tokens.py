@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,11 @@ ALGORITHMS = ["RS256", "ES256"]
 JWKS_CACHE_SECONDS = 300
 # A token naming an unknown key refetches the JWKS at most this often, so forged kids cannot hammer the issuer.
 JWKS_REFETCH_COOLDOWN_SECONDS = 30
+# Verifying an ES256 signature costs most of a millisecond; an app sends the same token with every request.
+# A remembered token is verified again after a minute, or at once when the JWKS file changes, so a retired
+# key stops opening the server within a minute (a JWKS URL is itself cached for five).
+VERIFIED_CACHE_SIZE = 10_000
+VERIFIED_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class TokenVerifier:
                              "FHIR_SERVER_AUTH_JWKS, or FHIR_SERVER_AUTH_DEV_KEY for development")
         self._audience = settings.auth_audience
         self._leeway = settings.auth_leeway_seconds
+        self._verified: OrderedDict[tuple, tuple[Principal, float, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def verify(self, authorization: str | None, base_url: str) -> Principal:
         """The principal of an ``Authorization: Bearer`` header; :class:`Unauthorized` for anything less."""
@@ -58,6 +67,9 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("The Authorization header must be `Bearer` and a token.", error="invalid_request")
         token = token.strip()
+        remembered = self._remembered(token, base_url)
+        if remembered is not None:
+            return remembered
         try:
             header = jwt.get_unverified_header(token)
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
@@ -79,7 +91,29 @@ class TokenVerifier:
             raise Unauthorized(f"The token has no `{error.claim}` claim.") from None
         except jwt.PyJWTError:
             raise Unauthorized("The token's signature does not verify with the issuer's keys.") from None
-        return _principal(claims)
+        principal = _principal(claims)
+        self._remember(token, base_url, principal, claims)
+        return principal
+
+    def _remembered(self, token: str, base_url: str) -> Principal | None:
+        """A token verified before, while its time window still holds; else None, and it is checked in full."""
+        with self._verified_lock:
+            found = self._verified.get(self._cache_key(token, base_url))
+        if found is None:
+            return None
+        principal, not_before, until = found
+        return principal if not_before - self._leeway <= time.time() < until else None
+
+    def _remember(self, token: str, base_url: str, principal: Principal, claims: dict) -> None:
+        until = min(float(claims["exp"]) + self._leeway, time.time() + VERIFIED_SECONDS)
+        with self._verified_lock:
+            self._verified[self._cache_key(token, base_url)] = (principal, float(claims.get("nbf", 0)), until)
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+
+
+    def _cache_key(self, token: str, base_url: str) -> tuple:
+        return token, base_url, self._keys.generation() if self._keys is not None else None
 
 
 def _principal(claims: dict) -> Principal:
@@ -105,6 +139,9 @@ class _RemoteKeys:
         self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS, timeout=10,
                                        cooldown_duration=JWKS_REFETCH_COOLDOWN_SECONDS)
 
+    def generation(self) -> None:
+        return None  # PyJWKClient refreshes on its own schedule; remembered tokens expire within a minute
+
     def key(self, kid: str | None):
         try:
             if kid is None:
@@ -126,12 +163,22 @@ class _FileKeys:
         self._path, self._stamp, self._keys = path, None, {}
         self._lock = threading.Lock()
 
+    def generation(self) -> int | None:
+        try:
+            return self._path.stat().st_mtime_ns
+        except OSError:
+            return None
+
     def key(self, kid: str | None):
         with self._lock:
-            stamp = self._path.stat().st_mtime_ns
-            if stamp != self._stamp:
-                key_set = jwt.PyJWKSet.from_dict(json.loads(self._path.read_text()))
-                self._keys, self._stamp = {key.key_id: key for key in key_set.keys}, stamp
+            try:
+                stamp = self._path.stat().st_mtime_ns
+                if stamp != self._stamp:
+                    key_set = jwt.PyJWKSet.from_dict(json.loads(self._path.read_text()))
+                    self._keys, self._stamp = {key.key_id: key for key in key_set.keys}, stamp
+            except (OSError, ValueError, jwt.PyJWKSetError):
+                raise Unavailable("The token issuers' key file cannot be read; the server's administrator "
+                                  "must fix FHIR_SERVER_AUTH_JWKS.") from None
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
         if kid not in self._keys:

@@ -195,3 +195,20 @@ def test_development_tokens_verify_only_where_the_development_key_is_configured(
 def test_authentication_on_without_any_trusted_issuer_is_a_configuration_error():
     with pytest.raises(ValueError, match="no issuer"):
         TokenVerifier(Settings(auth="on"))
+
+
+def test_a_remembered_token_is_refused_once_it_expires(tmp_path, rsa_key):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(_jwks(("k1", rsa_key))))
+    strict = TokenVerifier(Settings(auth="on", auth_issuers=ISSUER, auth_jwks=str(path), auth_leeway_seconds=0))
+    token = _token(rsa_key, exp=int(time.time()) + 1, nbf=int(time.time()) - 5)
+    assert strict.verify(f"Bearer {token}", AUDIENCE).subject == "dr-kim"
+    time.sleep(2.1)
+    assert "expired" in _refused(strict, token)
+
+
+def test_a_remembered_token_is_still_checked_against_the_audience(verifier, rsa_key):
+    token = _token(rsa_key)
+    verifier.verify(f"Bearer {token}", AUDIENCE)
+    with pytest.raises(Unauthorized):
+        verifier.verify(f"Bearer {token}", "https://other.test/fhir")
