@@ -104,7 +104,8 @@ def start_inputs(context: Context, inputs: list[dict], request_url: str) -> str:
     """Start a bulk `$import` of NDJSON inputs (``type``, ``url``: file: or http(s):, checked already); its id."""
     id_ = new_id()
     folder(context, id_).mkdir(parents=True)
-    import_jobs.create(context.repository.database, id_, "ndjson", {"inputs": inputs, "request": request_url})
+    import_jobs.create(context.repository.database, id_, "ndjson", {"inputs": inputs, "request": request_url,
+                                                                    "requester": context.access.requester})
     results = _input_results(folder(context, id_) / "source", inputs, context.settings.import_url_prefixes.split())
     threading.Thread(target=_run, args=(context, id_, results, False, True), name=f"import-{id_}",
                      daemon=True).start()

@@ -159,3 +159,43 @@ def test_no_search_gets_a_500_and_every_refusal_is_an_outcome(fuzzed_client, res
         assert json.loads(response.get_data())["resourceType"] == "OperationOutcome", (path, query)
     else:
         assert json.loads(response.get_data())["resourceType"] == "Bundle", (path, query)
+
+
+SCOPES = ["patient/*.rs", "patient/*.cruds", "user/*.rs", "user/*.cruds", "system/*.rs", "patient/Observation.rs",
+          "user/Patient.read", "user/*.write", "patient/Observation.rs?category=x", "openid", "launch/patient",
+          "user/*.*", "x/y.z", "user/Nope.rs", ""]
+
+
+@pytest.fixture(scope="module")
+def authenticated_client(sqlite_template, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz-auth")
+    shutil.copy(sqlite_template, folder / "fhir.sqlite")
+    app = create_app(Settings(database_url=f"sqlite:///{folder / 'fhir.sqlite'}", base_url="http://fhir.test/fhir",
+                              auth="on", auth_dev_key=str(folder / "dev.pem"), max_bundle_entries=3))
+    yield app.test_client(), folder / "dev.pem"
+    app.extensions["fhir"].repository.database.dispose()
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(request=requests, scopes=st.lists(st.sampled_from(SCOPES), max_size=3),
+       patient_id=st.sampled_from([None, "p1", "p2", "김", "a" * 70, "../x"]),
+       roles=st.lists(st.sampled_from(["user", "integrator", "researcher", "admin", "x"]), max_size=2),
+       broken=st.sampled_from([None, None, None, "truncate", "garbage", "scheme"]))
+def test_no_request_with_any_token_gets_a_500(authenticated_client, request, scopes, patient_id, roles, broken):
+    from fhir_server.security import dev_key
+
+    client, key = authenticated_client
+    token = dev_key.mint(key, audience="http://fhir.test/fhir", scopes=" ".join(scopes), patient=patient_id,
+                         roles=tuple(roles))
+    authorization = {None: f"Bearer {token}", "truncate": f"Bearer {token[:-5]}", "garbage": "Bearer a.b.c",
+                     "scheme": f"Token {token}"}[broken]
+    headers = {name: value for name, value in request["headers"].items() if value.isprintable()}
+    headers["Authorization"] = authorization
+    if request["content_type"]:
+        headers["Content-Type"] = request["content_type"]
+    response = client.open(request["path"], method=request["method"], query_string=request["query"],
+                           headers=headers, data=request["body"] if request["method"] not in ("GET", "HEAD") else None)
+    assert response.status_code < 500, (request, scopes, patient_id, roles, response.get_data(as_text=True))
+    if response.status_code >= 400 and request["method"] != "HEAD":
+        assert json.loads(response.get_data())["resourceType"] == "OperationOutcome", request

@@ -33,6 +33,7 @@ class ExportRequest:
     since: str | None = None
     type_filters: dict[str, list[str]] = field(default_factory=dict)  # type -> queries (what follows `Type?`)
     group: str | None = None  # the Group's id, at the group level
+    requester: str | None = None  # who started it (Access.requester): only they and administrators may poll it
 
     def as_json(self) -> dict:
         return asdict(self)

@@ -23,9 +23,9 @@ RETRY_AFTER_SECONDS = 2
 
 
 def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
-    imported = stored_imports.get(context.repository.database, args["job"])
-    if imported is not None and imported.format == "ndjson":
-        return _import_status(request, imported)
+    imported = _import(context, args["job"])
+    if imported is not None:
+        return _import_status(request, context, imported)
     job = _job(context, args["job"])
     if job.state == FAILED:
         raise JobFailed("The export failed; the failure has been logged on the server.")
@@ -34,7 +34,7 @@ def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     manifest = {
         "transactionTime": format_instant(job.transaction_time),
         "request": job.request,
-        "requiresAccessToken": False,
+        "requiresAccessToken": context.access.restricted,
         "output": [{"type": file["type"], "url": f"{request.base_url}/bulk-files/{job.id}/{file['name']}",
                     "count": file["count"]} for file in job.progress["files"]],
         "error": [],
@@ -43,7 +43,7 @@ def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
                         content_type="application/json")
 
 
-def _import_status(request: FhirRequest, job) -> FhirResponse:
+def _import_status(request: FhirRequest, context: Context, job) -> FhirResponse:
     summary = job.summary
     if job.state == "failed" or job.interrupted:
         raise JobFailed("The import " + ("was interrupted (the server stopped); run it again: lines with an id are "
@@ -55,7 +55,7 @@ def _import_status(request: FhirRequest, job) -> FhirResponse:
     manifest = {
         "transactionTime": format_instant(job.created),
         "request": job.options["request"],
-        "requiresAccessToken": False,
+        "requiresAccessToken": context.access.restricted,
         "output": [],
         "error": [{"type": "OperationOutcome", "url": f"{request.base_url}/bulk-files/{job.id}/{ERRORS}",
                    "count": summary["rejected"]}] if summary["rejected"] else [],
@@ -65,18 +65,19 @@ def _import_status(request: FhirRequest, job) -> FhirResponse:
 
 
 def cancel(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
-    imported = stored_imports.get(context.repository.database, args["job"])
-    if imported is not None and imported.format == "ndjson":
+    imported = _import(context, args["job"])
+    if imported is not None:
         import_jobs.cancel(context, imported.id)
         return FhirResponse(202)
+    _job(context, args["job"])  # NotFound for a job that is gone or someone else's
     if not export_jobs.cancel(context, args["job"]):
-        raise NotFound(f"There is no bulk job `{args['job']}`; it may have finished and expired, or been cancelled.")
+        raise _not_found(args["job"])
     return FhirResponse(202)
 
 
 def file(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
-    imported = stored_imports.get(context.repository.database, args["job"])
-    if imported is not None and imported.format == "ndjson" and imported.state == "completed" \
+    imported = _import(context, args["job"])
+    if imported is not None and imported.state == "completed" \
             and args["name"] == ERRORS and imported.summary.get("rejected"):
         return FhirResponse(200, file=import_jobs.outcomes_path(context, imported.id), content_type=NDJSON)
     job = _job(context, args["job"])
@@ -86,10 +87,26 @@ def file(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     return FhirResponse(200, file=export_jobs.folder(context, job.id) / args["name"], content_type=NDJSON)
 
 
+def _import(context: Context, id_: str):
+    """The `$import` job with this id, if there is one; NotFound if it is someone else's."""
+    job = stored_imports.get(context.repository.database, id_)
+    if job is None or job.format != "ndjson":
+        return None
+    if not context.access.may_follow(job.options.get("requester")):
+        raise _not_found(id_)
+    return job
+
+
+def _not_found(id_: str) -> NotFound:
+    return NotFound(f"There is no bulk job `{id_}`; it may have finished and expired, or been cancelled.")
+
+
 def _job(context: Context, id_: str) -> ExportJob:
     job = export_jobs.current(context, id_)
+    if job is not None and not context.access.may_follow(job.parameters.get("requester")):
+        job = None  # someone else's job: as if there were none
     if job is None:
-        raise NotFound(f"There is no bulk job `{id_}`; it may have finished and expired, or been cancelled.")
+        raise _not_found(id_)
     return job
 
 

@@ -4,6 +4,8 @@ full, then a job starts and the answer is 202 with the job's status URL in Conte
 
 from __future__ import annotations
 
+import dataclasses
+
 from urllib.parse import urlencode
 
 from fhir_server.bulk import export_jobs, export_request
@@ -34,5 +36,5 @@ def export_group(request: FhirRequest, args: dict, context: Context) -> FhirResp
 
 def _kick_off(request: FhirRequest, context: Context, export: export_request.ExportRequest) -> FhirResponse:
     url = f"{request.base_url}/{request.path}" + (f"?{urlencode(request.params)}" if request.params else "")
-    id_ = export_jobs.start(context, export, url)
+    id_ = export_jobs.start(context, dataclasses.replace(export, requester=context.access.requester), url)
     return FhirResponse(202, headers={"Content-Location": f"{request.base_url}/bulk-status/{id_}"})

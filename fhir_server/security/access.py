@@ -41,6 +41,15 @@ class Access:
     def restricted(self) -> bool:
         return self.principal is not None
 
+    @property
+    def requester(self) -> str | None:
+        """Who this is, as recorded on the jobs they start: ``issuer|subject``."""
+        return f"{self.principal.issuer}|{self.principal.subject}" if self.principal else None
+
+    def may_follow(self, requester: str | None) -> bool:
+        """Whether this principal may see a job started by ``requester``: its own, or any for administrators."""
+        return not self.restricted or self.has_role("admin") or requester == self.requester
+
     def has_role(self, role: str) -> bool:
         return self.principal is None or role in self._roles()
 

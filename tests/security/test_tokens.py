@@ -201,9 +201,10 @@ def test_a_remembered_token_is_refused_once_it_expires(tmp_path, rsa_key):
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(_jwks(("k1", rsa_key))))
     strict = TokenVerifier(Settings(auth="on", auth_issuers=ISSUER, auth_jwks=str(path), auth_leeway_seconds=0))
-    token = _token(rsa_key, exp=int(time.time()) + 1, nbf=int(time.time()) - 5)
+    expires = int(time.time()) + 3
+    token = _token(rsa_key, exp=expires, nbf=int(time.time()) - 5)
     assert strict.verify(f"Bearer {token}", AUDIENCE).subject == "dr-kim"
-    time.sleep(2.1)
+    time.sleep(max(0.0, expires + 1.1 - time.time()))
     assert "expired" in _refused(strict, token)
 
 
