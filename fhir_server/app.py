@@ -60,6 +60,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     headers.protect(app)
     audit_writer = audit.Writer(context.repository)
 
+    @app.after_request
+    def audit_import_api(response: Response):
+        """The import API's requests leave AuditEvents too: uploads carry whole hospitals' records."""
+        principal = bearer.current_access().principal
+        if principal is not None and request.path.startswith(import_api.PREFIX):
+            trail = audit.Trail(request.remote_addr)
+            asked = FhirRequest(request.method, request.path.lstrip("/"), list(request.args.items(multi=True)))
+            trail.events.append(audit.event("$import", {}, asked, None, response.status_code, principal,
+                                            trail.source_address))
+            audit_writer.write(trail)
+        return response
+
     @app.get(FHIR_PREFIX + "/.well-known/smart-configuration")
     def smart():
         return Response(json_codec.dump(smart_configuration.smart_configuration(settings)), 200,

@@ -28,6 +28,8 @@ ROLES = {
     "admin": frozenset("cruds"),
 }
 DEFAULT_ROLE = "user"
+# What the server's behaviour depends on (terminology, search parameters): administrators change it.
+ADMINISTERED_TYPES = frozenset({"CodeSystem", "ValueSet", "ConceptMap", "NamingSystem", "SearchParameter"})
 EVERYWHERE = "everywhere"  # the reach of a user/ or system/ scope
 
 
@@ -61,6 +63,8 @@ class Access:
             # The trail is written by the server alone, and read by administrators alone.
             if permission in "cud" or "admin" not in self._roles():
                 return None
+        if resource_type in ADMINISTERED_TYPES and permission in "cud" and "admin" not in self._roles():
+            return None
         if not any(permission in ROLES.get(role, ()) for role in self._roles()):
             return None
         granted = [scope for scope in smart_scopes.parse(self.principal.scopes)

@@ -58,3 +58,11 @@ def test_a_researcher_reaches_no_resource_whatever_the_scopes():
 
 def test_an_unknown_role_grants_nothing():
     assert _access("user/*.rs", roles=("superuser",)).reach("Observation", "r") is None
+
+
+def test_only_administrators_change_terminology_and_search_parameters():
+    integrator = _access("user/*.cruds", roles=("integrator",))
+    assert integrator.reach("ValueSet", "r") == EVERYWHERE
+    assert all(integrator.reach(kind, "u") is None for kind in ("CodeSystem", "ValueSet", "ConceptMap",
+                                                                 "SearchParameter"))
+    assert _access("user/*.cruds", roles=("admin",)).reach("SearchParameter", "c") == EVERYWHERE

@@ -138,3 +138,11 @@ def test_concurrent_requests_each_get_their_event(client, bearer):
         statuses = list(pool.map(lambda _: client.get("/fhir/Observation/o1", headers=reader).status_code, range(40)))
     assert statuses == [200] * 40
     assert len(_events(client)) == before + 40
+
+
+def test_the_import_api_leaves_an_event_too(client, bearer):
+    before = len(_events(client))
+    assert client.get("/import/jobs", headers=bearer("user/*.cruds", roles=("integrator",))).status_code == 200
+    event = _events(client)[-1]
+    assert len(_events(client)) == before + 1
+    assert event["outcomeDesc"] == "200 GET import/jobs" and event["subtype"][0]["code"] == "operation"
