@@ -58,16 +58,7 @@ def test_serve_answers_fhir_over_http_with_several_workers(environment):
                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}/fhir"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/metadata", timeout=5) as response:
-                    statement = json.load(response)
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
-        assert statement["resourceType"] == "CapabilityStatement"
+        assert _capability_statement_once_serving(base)["resourceType"] == "CapabilityStatement"
         request = urllib.request.Request(f"{base}/Patient", data=json.dumps({"resourceType": "Patient"}).encode(),
                                          headers={"Content-Type": "application/fhir+json"}, method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -81,6 +72,18 @@ def test_serve_answers_fhir_over_http_with_several_workers(environment):
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=60)
     assert server.returncode == 0
+
+
+def _capability_statement_once_serving(base: str) -> dict:
+    """Polls the server's /metadata until it answers (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/metadata", timeout=5) as response:
+                return json.load(response)
+        except OSError:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
 
 
 def _children(pid: int) -> list[str]:
@@ -224,14 +227,7 @@ def test_with_authentication_on_a_token_from_the_token_command_opens_the_api(env
                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}/fhir"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/metadata", timeout=5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+        _capability_statement_once_serving(base)
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{base}/Patient", timeout=10)
         assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"] == "Bearer"
