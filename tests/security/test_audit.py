@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from fhir_server import resources
+from fhir_server.app import create_app
 from fhir_server.pipeline import FhirRequest
+from fhir_server.settings import Settings
 from tests.security.conftest import AUDIENCE
 
 OBSERVATION = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "HbA1c"},
@@ -18,12 +20,16 @@ OBSERVATION = {"resourceType": "Observation", "id": "o1", "status": "final", "co
 
 
 @pytest.fixture
-def client(make_client, dev_key_path, bearer):
-    client = make_client(auth="on", auth_dev_key=str(dev_key_path), base_url=AUDIENCE)
+def client(database_url, dev_key_path, bearer):
+    """An app with authentication on, over each database."""
+    app = create_app(Settings(database_url=database_url, auth="on", auth_dev_key=str(dev_key_path),
+                              base_url=AUDIENCE, terminology_folder="/nonexistent"))
+    client = app.test_client()
     writer = bearer("user/*.cruds", roles=("integrator",))
     assert client.put("/fhir/Patient/p1", json={"resourceType": "Patient", "id": "p1"}, headers=writer).status_code == 201
     assert client.put("/fhir/Observation/o1", json=OBSERVATION, headers=writer).status_code == 201
-    return client
+    yield client
+    app.extensions["fhir"].repository.database.dispose()
 
 
 def _events(client) -> list[dict]:
