@@ -141,9 +141,9 @@ def _token(settings: Settings, args) -> int:
         print("set FHIR_SERVER_AUTH_DEV_KEY to the key file's path (e.g. data/dev-signing-key.pem), for this command "
               "and for the server", file=sys.stderr)
         return 2
-    audience = args.audience or settings.auth_audience or settings.base_url or \
-        f"http://{settings.host}:{settings.port}/fhir"
-    print(dev_key.mint(Path(settings.auth_dev_key), audience=audience, scopes=args.scope, subject=args.subject,
+    from fhir_server.security.tokens import audience
+
+    print(dev_key.mint(Path(settings.auth_dev_key), audience=args.audience or audience(settings), scopes=args.scope, subject=args.subject,
                        patient=args.patient, roles=tuple(args.role), lifetime_seconds=args.lifetime))
     return 0
 

@@ -96,7 +96,8 @@ class Settings:
         "", "The issuers' public keys: a JWKS file path or an https URL (fetched, cached and refetched when a token "
             "names an unknown key, so rotated keys are picked up).")
     auth_audience: str = _setting(
-        "", "The audience (`aud`) tokens must name; empty: this server's FHIR base URL, as SMART prescribes.")
+        "", "The audience (`aud`) tokens must name; empty: `base_url` (SMART's choice), else http://HOST:PORT/fhir; "
+            "never taken from a request, whose Host header the client chooses.")
     auth_authorization_endpoint: str = _setting(
         "", "The authorization server's authorize URL, published in /.well-known/smart-configuration.")
     auth_token_endpoint: str = _setting(

@@ -25,8 +25,7 @@ def require_tokens(app: Flask, settings: Settings, fhir_prefix: str, protected: 
         path = request.path.rstrip("/")
         if request.method == "OPTIONS" or path in public or not path.startswith(protected):
             return
-        base_url = settings.base_url or request.root_url.rstrip("/") + fhir_prefix
-        g.access = Access(verifier.verify(request.headers.get("Authorization"), base_url))
+        g.access = Access(verifier.verify(request.headers.get("Authorization")))
 
 
 def current_access() -> Access:

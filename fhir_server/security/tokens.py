@@ -54,12 +54,14 @@ class TokenVerifier:
         if not self._issuers:
             raise ValueError("authentication is on but no issuer is trusted: set FHIR_SERVER_AUTH_ISSUERS and "
                              "FHIR_SERVER_AUTH_JWKS, or FHIR_SERVER_AUTH_DEV_KEY for development")
-        self._audience = settings.auth_audience
+        # Never the request's own URL: its Host header is the client's to choose, so a token for another
+        # server trusting the same issuer would pass.
+        self._audience = audience(settings)
         self._leeway = settings.auth_leeway_seconds
         self._verified: OrderedDict[tuple, tuple[Principal, float, float]] = OrderedDict()
         self._verified_lock = threading.Lock()
 
-    def verify(self, authorization: str | None, base_url: str) -> Principal:
+    def verify(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer`` header; :class:`Unauthorized` for anything less."""
         if not authorization:
             raise Unauthorized("This server needs a bearer token (`Authorization: Bearer ...`).", error=None)
@@ -67,7 +69,7 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("The Authorization header must be `Bearer` and a token.", error="invalid_request")
         token = token.strip()
-        remembered = self._remembered(token, base_url)
+        remembered = self._remembered(token)
         if remembered is not None:
             return remembered
         try:
@@ -79,7 +81,7 @@ class TokenVerifier:
             raise Unauthorized("The token's issuer is not trusted by this server.")
         key = self._dev_key if issuer == dev_key.ISSUER else self._keys.key(header.get("kid"))
         try:
-            claims = jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience or base_url, issuer=issuer,
+            claims = jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience, issuer=issuer,
                                 leeway=self._leeway, options={"require": ["exp", "iss", "aud", "sub"]})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("The token has expired.") from None
@@ -92,28 +94,33 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthorized("The token's signature does not verify with the issuer's keys.") from None
         principal = _principal(claims)
-        self._remember(token, base_url, principal, claims)
+        self._remember(token, principal, claims)
         return principal
 
-    def _remembered(self, token: str, base_url: str) -> Principal | None:
+    def _remembered(self, token: str) -> Principal | None:
         """A token verified before, while its time window still holds; else None, and it is checked in full."""
         with self._verified_lock:
-            found = self._verified.get(self._cache_key(token, base_url))
+            found = self._verified.get(self._cache_key(token))
         if found is None:
             return None
         principal, not_before, until = found
         return principal if not_before - self._leeway <= time.time() < until else None
 
-    def _remember(self, token: str, base_url: str, principal: Principal, claims: dict) -> None:
+    def _remember(self, token: str, principal: Principal, claims: dict) -> None:
         until = min(float(claims["exp"]) + self._leeway, time.time() + VERIFIED_SECONDS)
         with self._verified_lock:
-            self._verified[self._cache_key(token, base_url)] = (principal, float(claims.get("nbf", 0)), until)
+            self._verified[self._cache_key(token)] = (principal, float(claims.get("nbf", 0)), until)
             while len(self._verified) > VERIFIED_CACHE_SIZE:
                 self._verified.popitem(last=False)
 
 
-    def _cache_key(self, token: str, base_url: str) -> tuple:
-        return token, base_url, self._keys.generation() if self._keys is not None else None
+    def _cache_key(self, token: str) -> tuple:
+        return token, self._keys.generation() if self._keys is not None else None
+
+
+def audience(settings: Settings) -> str:
+    """The `aud` tokens must name: the setting, else this server's public base URL, else where it listens."""
+    return settings.auth_audience or settings.base_url or f"http://{settings.host}:{settings.port}/fhir"
 
 
 def _principal(claims: dict) -> Principal:

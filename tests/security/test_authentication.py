@@ -119,3 +119,16 @@ def test_with_authentication_off_every_request_goes_through(make_client):
     client = make_client()
     assert client.get("/fhir/Patient").status_code == 200
     assert "service" not in client.get("/fhir/metadata").json["rest"][0]["security"]
+
+
+def test_the_audience_is_never_taken_from_the_requests_host(make_client, dev_key_path):
+    """A token for another server trusting the same issuer must not pass by naming that server as Host."""
+    from fhir_server.security import dev_key
+
+    client = make_client(auth="on", auth_dev_key=str(dev_key_path))  # no base URL: the audience is where it listens
+    token = dev_key.mint(dev_key_path, audience="http://other-hospital.test/fhir", scopes="user/*.rs")
+    response = client.get("/fhir/Patient", base_url="http://other-hospital.test",
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    mine = dev_key.mint(dev_key_path, audience="http://127.0.0.1:8080/fhir", scopes="user/*.rs")
+    assert client.get("/fhir/Patient", headers={"Authorization": f"Bearer {mine}"}).status_code == 200
