@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import parse_qsl
 
 from fhir_server import http, json_codec, resources
-from fhir_server.errors import BadRequest
+from fhir_server.errors import BadRequest, Forbidden
 from fhir_server.pipeline import Context, FhirRequest
 from fhir_server.search import compartments
+from fhir_server.security import confinement
 from fhir_server.search.query import AllOf, AnyOf, Criterion, Every, Has, SearchQuery
 from fhir_server.storage.instants import parse_fhir_instant
 
@@ -141,7 +142,12 @@ def _type_filters(raw_values: list[str], types: list[str], typed: bool, context:
             if resource_type not in types:
                 why = "not among `_type`" if typed else "not a type this export holds"
                 raise BadRequest(f"`_typeFilter={search}`: `{resource_type}` is {why}.", expression=("_typeFilter",))
-            # Checked now, so a mistake is a 400 at kick-off rather than a failed job.
-            context.search.parse(resource_type, parse_qsl(text, keep_blank_values=True), strict=True)
+            # Checked now, so a mistake is a 400 at kick-off rather than a failed job, and so is a chain or
+            # `_has` through what the requester may not search (the job itself runs unrestricted).
+            query = context.search.parse(resource_type, parse_qsl(text, keep_blank_values=True), strict=True)
+            before = list(query.criteria)
+            confinement.confine(context.access, query)
+            if query.criteria != before:
+                raise Forbidden(f"`_typeFilter={search}` searches resources the token may not search.")
             filters.setdefault(resource_type, []).append(text)
     return filters

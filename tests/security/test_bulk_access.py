@@ -47,3 +47,13 @@ def test_only_the_requester_and_administrators_follow_an_export(client, dev_key_
     assert client.get(file_url, headers=backend).status_code == 200
     assert client.get(status_url, headers=admin).status_code == 200
     assert client.delete(status_url, headers=backend).status_code == 202
+
+
+def test_a_type_filter_cannot_search_through_the_audit_trail(client, dev_key_path):
+    backend = _as(dev_key_path, "backend-a")
+    refused = client.get("/fhir/$export?_type=Patient&_typeFilter=Patient?_has:AuditEvent:entity:action=R",
+                         headers={**backend, "Prefer": "respond-async"})
+    assert refused.status_code == 403
+    allowed = client.get("/fhir/$export?_type=Patient&_typeFilter=Patient?_has:AuditEvent:entity:action=R",
+                         headers={**_as(dev_key_path, "ops", "admin"), "Prefer": "respond-async"})
+    assert allowed.status_code == 202
