@@ -136,15 +136,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _token(settings: Settings, args) -> int:
     from fhir_server.security import dev_key
+    from fhir_server.security.tokens import audience
 
     if not settings.auth_dev_key:
         print("set FHIR_SERVER_AUTH_DEV_KEY to the key file's path (e.g. data/dev-signing-key.pem), for this command "
               "and for the server", file=sys.stderr)
         return 2
-    from fhir_server.security.tokens import audience
-
-    print(dev_key.mint(Path(settings.auth_dev_key), audience=args.audience or audience(settings), scopes=args.scope, subject=args.subject,
-                       patient=args.patient, roles=tuple(args.role), lifetime_seconds=args.lifetime))
+    print(dev_key.mint(Path(settings.auth_dev_key), audience=args.audience or audience(settings), scopes=args.scope,
+                       subject=args.subject, patient=args.patient, roles=tuple(args.role),
+                       lifetime_seconds=args.lifetime))
     return 0
 
 

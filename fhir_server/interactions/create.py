@@ -24,6 +24,5 @@ def create(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
                 existing = transaction.session.current(resource_type, matches[0])
                 return http.write_response(request, 200, existing, "The resource exists already; nothing was created.")
         version = transaction.session.create(resource, id_=request.assigned_id, prepared=request.index_rows)
-        confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
-                                     resource_type, version.id, "c")
+        confinement.require_writable(transaction, resource_type, version.id, "c")
     return http.write_response(request, 201, version, f"Created `{version.reference}`.")

@@ -13,7 +13,7 @@ from fhir_server.security import confinement
 
 def delete(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     with context.transaction() as transaction:
-        _require_deletable(transaction, args["type"], args["id"])
+        confinement.require_writable(transaction, args["type"], args["id"], "d")
         version = transaction.session.delete(args["type"], args["id"], if_match=http.if_match(request))
     return _deleted(request, version, f"`{args['type']}/{args['id']}`")
 
@@ -26,17 +26,9 @@ def conditional_delete(request: FhirRequest, args: dict, context: Context) -> Fh
         if len(matches) > 1:
             raise PreconditionFailed(f"The criteria match more than one `{resource_type}`; nothing was deleted.")
         if matches:
-            _require_deletable(transaction, resource_type, matches[0])
+            confinement.require_writable(transaction, resource_type, matches[0], "d")
         version = transaction.session.delete(resource_type, matches[0]) if matches else None
     return _deleted(request, version, f"the `{resource_type}` matching the criteria")
-
-
-def _require_deletable(transaction: Context, resource_type: str, id_: str) -> None:
-    if transaction.access.restricted:
-        existing = transaction.session.current(resource_type, id_)
-        if existing is not None and not existing.deleted:
-            confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
-                                         resource_type, id_, "d")
 
 
 def _deleted(request: FhirRequest, version, what: str) -> FhirResponse:

@@ -57,8 +57,7 @@ def _apply(request: FhirRequest, transaction: Context, operations: list, resourc
         raise NotFound(f"Resource `{resource_type}/{id_}` was not found.")
     if current.deleted:
         raise Gone(f"Resource `{resource_type}/{id_}` was deleted.")
-    confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
-                                 resource_type, id_, "u")
+    confinement.require_writable(transaction, resource_type, id_, "u")
     expected = http.if_match(request)
     if expected is not None and expected != current.version_id:
         raise PreconditionFailed(
@@ -78,6 +77,5 @@ def _apply(request: FhirRequest, transaction: Context, operations: list, resourc
     except InvalidResource as error:
         raise Unprocessable(error.message, issues=error.issues) from None
     version, _ = transaction.session.update(patched, id_, if_match=current.version_id, method="PATCH")
-    confinement.require_writable(transaction.access, transaction.search, transaction.session.connection,
-                                 resource_type, id_, "u")
+    confinement.require_writable(transaction, resource_type, id_, "u")
     return http.write_response(request, 200, version, f"Patched `{version.reference}`.")

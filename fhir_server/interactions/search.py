@@ -47,7 +47,7 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
             rows.reverse()  # fetched nearest-first, walking back from the cursor
         page = [version for version, _ in rows]
         extra = context.search.included(connection, page, shape.includes, context.settings.max_included,
-                                        _visible(context, connection))
+                                        confinement.include_filter(context.access, context.search, connection))
     backward = cursor is not None and cursor.backward
     next_cursor = paging.encode_cursor(rows[-1][1]) if rows and (more or backward) else None
     previous_cursor = paging.encode_cursor(rows[0][1], backward=True) if rows and (
@@ -63,13 +63,6 @@ def _search(request: FhirRequest, context: Context, resource_type: str, within: 
         entries.append(bundles.entry(None, json_codec.dump(outcome), search={"mode": "outcome"}))
     links = paging.links(request, next_cursor, dropped=frozenset(query.ignored), previous_cursor=previous_cursor)
     return FhirResponse(200, bundles.bundle("searchset", entries, links=links, total=total))
-
-
-def _visible(context: Context, connection):
-    """What `_include` and `_revinclude` may add: only resources the token may read."""
-    if not context.access.restricted:
-        return None
-    return lambda keys: confinement.visible(context.access, context.search, connection, keys)
 
 
 def _entry(request: FhirRequest, version, mode: str, subset: elements.Subset) -> bytes:

@@ -44,18 +44,16 @@ def conditional_update(request: FhirRequest, args: dict, context: Context) -> Fh
 
 
 def _store(request: FhirRequest, transaction: Context, resource: dict, id_: str | None) -> FhirResponse:
-    resource_type, connection = resource["resourceType"], transaction.session.connection
-    if id_ is not None and transaction.access.restricted:
-        existing = transaction.session.current(resource_type, id_)
-        if existing is not None and not existing.deleted:  # may not take another patient's resource over
-            confinement.require_writable(transaction.access, transaction.search, connection, resource_type, id_, "u")
+    resource_type = resource["resourceType"]
+    if id_ is not None:
+        confinement.require_writable(transaction, resource_type, id_, "u")
     if id_ is None:
         version, outcome = transaction.session.create(resource, id_=request.assigned_id,
                                                        prepared=request.index_rows), CREATED
     else:
         version, outcome = transaction.session.update(resource, id_, if_match=http.if_match(request),
                                                       prepared=request.index_rows)
-    confinement.require_writable(transaction.access, transaction.search, connection, resource_type, version.id, "u")
+    confinement.require_writable(transaction, resource_type, version.id, "u")
     message = {CREATED: f"Created `{version.reference}`.", UPDATED: f"Updated `{version.reference}`.",
                UNCHANGED: f"`{version.reference}` is unchanged: no new version."}[outcome]
     response = http.write_response(request, 201 if outcome == CREATED else 200, version, message)

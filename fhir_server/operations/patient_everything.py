@@ -55,19 +55,14 @@ def everything(request: FhirRequest, args: dict, context: Context) -> FhirRespon
         present = sorted({version.resource_type for version in page})
         referenced = context.search.included(connection, page, [Include(kind, "*", None, False, False)
                                                                 for kind in present], context.settings.max_included,
-                                              _visible(context, connection))
+                                              confinement.include_filter(context.access, context.search,
+                                                                         connection))
     entries = [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "match"})
                for version in page]
     entries += [bundles.entry(f"{request.base_url}/{version.reference}", version.body, search={"mode": "include"})
                 for version in referenced]  # included() leaves out the page's own members
     next_cursor = paging.encode_cursor([page[-1].resource_type, page[-1].id]) if more else None
     return FhirResponse(200, bundles.bundle("searchset", entries, links=paging.links(request, next_cursor)))
-
-
-def _visible(context: Context, connection):
-    if not context.access.restricted:
-        return None
-    return lambda keys: confinement.visible(context.access, context.search, connection, keys)
 
 
 def _types(request: FhirRequest) -> list[str]:

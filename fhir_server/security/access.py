@@ -11,6 +11,7 @@ of them, as in other SMART servers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache, cached_property
 
 from fhir_server.errors import Forbidden
 from fhir_server.search import compartments
@@ -67,12 +68,11 @@ class Access:
             return None
         if not any(permission in ROLES.get(role, ()) for role in self._roles()):
             return None
-        granted = [scope for scope in smart_scopes.parse(self.principal.scopes)
-                   if scope.grants(resource_type, permission)]
+        granted = [scope for scope in self._scopes if scope.grants(resource_type, permission)]
         if any(scope.context in ("user", "system") for scope in granted):
             return EVERYWHERE
         if granted and self.principal.patient:
-            if resource_type != "*" and resource_type not in compartments.resource_types("Patient"):
+            if resource_type != "*" and resource_type not in _patient_compartment_types():
                 return EVERYWHERE
             return self.principal.patient
         return None
@@ -100,8 +100,17 @@ class Access:
         reach = self.require(resource_type, permission)
         return None if reach == EVERYWHERE else compartments.membership("Patient", reach, resource_type)
 
+    @cached_property
+    def _scopes(self) -> list[smart_scopes.Scope]:
+        return smart_scopes.parse(self.principal.scopes)  # once per request, not per decision
+
     def _roles(self) -> frozenset[str]:
         return self.principal.roles or frozenset({DEFAULT_ROLE})
+
+
+@cache
+def _patient_compartment_types() -> frozenset[str]:
+    return frozenset(compartments.resource_types("Patient"))
 
 
 UNRESTRICTED = Access()

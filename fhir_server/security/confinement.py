@@ -56,10 +56,25 @@ def require_visible(access: Access, search, connection, resource_type: str, id_:
         raise NotFound(f"Resource `{resource_type}/{id_}` was not found.")
 
 
-def require_writable(access: Access, search, connection, resource_type: str, id_: str, permission: str) -> None:
-    """Forbidden for a write that touches (before) or leaves (after) a resource outside the compartment."""
-    if access.restricted and not _members(access, search, connection, resource_type, [id_], permission):
+def require_writable(transaction, resource_type: str, id_: str, permission: str) -> None:
+    """Forbidden if the resource exists, inside ``transaction`` (a pipeline Context with a write session),
+    outside the token's patient's compartment. Called before a write, so a token cannot take another
+    patient's resource over, and after it, so it cannot move one out; a resource not there has nothing to check."""
+    access = transaction.access
+    if not access.restricted or access.reach(resource_type, permission) == EVERYWHERE:
+        return
+    current = transaction.session.current(resource_type, id_)
+    if current is None or current.deleted:
+        return
+    if not _members(access, transaction.search, transaction.session.connection, resource_type, [id_], permission):
         raise Forbidden(f"`{resource_type}/{id_}` is not in the compartment of the token's patient.")
+
+
+def include_filter(access: Access, search, connection):
+    """What `_include` and `_revinclude` may add (see ``SearchEngine.included``): None when anything goes."""
+    if not access.restricted:
+        return None
+    return lambda keys: visible(access, search, connection, keys)
 
 
 def visible(access: Access, search, connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
