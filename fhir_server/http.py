@@ -12,7 +12,7 @@ from fhir_server import json_codec, resources
 from fhir_server.errors import BadRequest, NotAcceptable, UnsupportedMediaType, information
 from fhir_server.pipeline import FhirRequest, FhirResponse
 from fhir_server.storage.instants import format_http_date, parse_http_date
-from fhir_server.storage.repository import StoredVersion
+from fhir_server.storage.versions import StoredVersion
 
 FHIR_JSON = "application/fhir+json"
 JSON = "application/json"

@@ -21,7 +21,8 @@ from fhir_server.security import audit
 from fhir_server.security.access import UNRESTRICTED, Access
 from fhir_server.security.authorization import authorize
 from fhir_server.settings import Settings
-from fhir_server.storage.repository import Repository, StoredVersion, WriteSession
+from fhir_server.storage.repository import Repository, WriteSession
+from fhir_server.storage.versions import StoredVersion
 from fhir_server.terminology_service import TerminologyService
 
 

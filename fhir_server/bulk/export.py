@@ -22,7 +22,7 @@ from fhir_server.bulk.export_request import ExportRequest
 from fhir_server.paging import Cursor
 from fhir_server.pipeline import Context
 from fhir_server.storage.instants import parse_fhir_instant
-from fhir_server.storage.repository import StoredVersion, versions_at
+from fhir_server.storage.versions import StoredVersion, versions_at
 
 PAGE = 2000  # resources read per query
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers
 
-from fhir_server import bundles, http, json_codec
+from fhir_server import bundles, http
 from fhir_server.errors import BadRequest, FhirError, PayloadTooLarge, outcome_for
 from fhir_server.pipeline import FhirRequest, FhirResponse
 from fhir_server.storage.instants import format_instant

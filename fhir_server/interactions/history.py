@@ -12,7 +12,7 @@ from fhir_server.errors import BadRequest, NotFound
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
 from fhir_server.security import confinement
 from fhir_server.storage.instants import format_instant, parse_fhir_instant
-from fhir_server.storage.repository import StoredVersion
+from fhir_server.storage.versions import StoredVersion
 
 
 def instance(request: FhirRequest, args: dict, context: Context) -> FhirResponse:

@@ -27,7 +27,7 @@ from fhir_server.search.backends import sql, sql_terminology
 from fhir_server.search.index import SET_ON_WRITE, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
-from fhir_server.storage.repository import StoredVersion, current_bodies, latest_change
+from fhir_server.storage.versions import StoredVersion, current_bodies, latest_change
 
 _CODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # no `.` or `:`: those start chains and modifiers
 _INDEXED_TYPES = frozenset({"string", "token", "date", "number", "quantity", "reference", "uri", "composite"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fhir_server.errors import BadRequest
 from fhir_server.search.results import Include
-from fhir_server.storage.repository import StoredVersion
+from fhir_server.storage.versions import StoredVersion
 
 
 def included(backend, connection, matches: list[StoredVersion], includes: list[Include],
@@ -33,12 +33,12 @@ def included(backend, connection, matches: list[StoredVersion], includes: list[I
                     keys |= backend.referenced(connection, include.source_type, sources, include.code,
                                                include.target_type)
         keys -= have
+        have |= keys  # hidden ones too: they are not looked up again in a later round
         if visible is not None:
             keys = visible(keys)
         if len(found) + len(keys) > limit:
             raise BadRequest(f"The includes add more than {limit} resources to one page; use a smaller `_count` "
                              "or fewer includes.")
-        have |= keys
         frontier = backend.current_versions(connection, keys)
         found.extend(frontier)
         first_round = False

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,69 +23,12 @@ from fhir_server.storage.database import Database
 from fhir_server.storage.ids import new_id
 from fhir_server.storage.instants import format_instant
 from fhir_server.storage.tables import INDEX_TABLES, multiple_values, resource_versions, resources
+from fhir_server.storage.versions import (VERSION_COLUMNS, StoredVersion, current_of_many, current_version,
+                                          current_versions, to_version, version_by_number)
 
 IndexRows = Callable[..., dict[str, list[dict]]]  # (type, id, resource, prepared rows or None) -> rows per index table
 
 
-@dataclass(frozen=True, slots=True)
-class StoredVersion:
-    """One version of a resource as stored: the served bytes, or None for a deletion."""
-
-    resource_type: str
-    id: str
-    version_id: int
-    last_updated: int  # milliseconds since the Unix epoch
-    method: str
-    body: bytes | None
-    seq: int = 0
-
-    @property
-    def deleted(self) -> bool:
-        return self.body is None
-
-    @property
-    def reference(self) -> str:
-        return f"{self.resource_type}/{self.id}"
-
-
-VERSION_COLUMNS = (
-    resource_versions.c.resource_type,
-    resource_versions.c.id,
-    resource_versions.c.version_id,
-    resource_versions.c.last_updated,
-    resource_versions.c.method,
-    resource_versions.c.body,
-    resource_versions.c.seq,
-)
-
-current_versions = select(*VERSION_COLUMNS).select_from(
-    resources.join(
-        resource_versions,
-        and_(
-            resource_versions.c.resource_type == resources.c.resource_type,
-            resource_versions.c.id == resources.c.id,
-            resource_versions.c.version_id == resources.c.version_id,
-        ),
-    )
-)
-
-
-def _to_version(row) -> StoredVersion:
-    return StoredVersion(*row)
-
-
-# Built once: constructing SQLAlchemy expressions costs more than running these lookups.
-_current_by_id = current_versions.where(resources.c.resource_type == bindparam("resource_type"),
-                                        resources.c.id == bindparam("id"))
-_version_by_number = select(*VERSION_COLUMNS).where(
-    resource_versions.c.resource_type == bindparam("resource_type"),
-    resource_versions.c.id == bindparam("id"),
-    resource_versions.c.version_id == bindparam("version_id"),
-)
-
-
-_current_of_many = current_versions.where(resources.c.resource_type == bindparam("resource_type"),
-                                         resources.c.id.in_(bindparam("ids", expanding=True)))
 _PREFETCH_CHUNK = 500
 _lock_one = text("SELECT pg_advisory_xact_lock(:key)")
 # In key order, so two bulk batches never wait for each other in a cycle.
@@ -96,11 +38,6 @@ _lock_many = text("SELECT pg_advisory_xact_lock(key) FROM (SELECT unnest(CAST(:k
 
 def _lock_key(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-def current_version(connection: Connection, resource_type: str, id_: str) -> StoredVersion | None:
-    row = connection.execute(_current_by_id, {"resource_type": resource_type, "id": id_}).first()
-    return _to_version(row) if row else None
 
 
 class Repository:
@@ -137,11 +74,11 @@ class Repository:
     def vread(self, resource_type: str, id_: str, version_id: int,
               connection: Connection | None = None) -> StoredVersion:
         with self.reading(connection) as connection:
-            row = connection.execute(_version_by_number, {"resource_type": resource_type, "id": id_,
+            row = connection.execute(version_by_number, {"resource_type": resource_type, "id": id_,
                                                           "version_id": version_id}).first()
         if row is None:
             raise NotFound(f"Version `{version_id}` of resource `{resource_type}/{id_}` was not found.")
-        version = _to_version(row)
+        version = to_version(row)
         if version.deleted:
             raise Gone(f"Version `{version_id}` of resource `{resource_type}/{id_}` is a deletion.",
                        version_id=version.version_id, last_updated=version.last_updated)
@@ -161,7 +98,7 @@ class Repository:
         if before_seq is not None:
             statement = statement.where(resource_versions.c.seq < before_seq)
         with self.reading(connection) as connection:
-            return [_to_version(row) for row in connection.execute(statement)]
+            return [to_version(row) for row in connection.execute(statement)]
 
 
     @contextmanager
@@ -260,8 +197,8 @@ class WriteSession:
             for start in range(0, len(ids), _PREFETCH_CHUNK):
                 chunk = ids[start:start + _PREFETCH_CHUNK]
                 self._prefetched.update(((resource_type, id_), None) for id_ in chunk)
-                for row in self._connection.execute(_current_of_many, {"resource_type": resource_type, "ids": chunk}):
-                    self._prefetched[(resource_type, row.id)] = _to_version(row)
+                for row in self._connection.execute(current_of_many, {"resource_type": resource_type, "ids": chunk}):
+                    self._prefetched[(resource_type, row.id)] = to_version(row)
 
     def create(self, resource: dict, *, id_: str | None = None, prepared: dict | None = None) -> StoredVersion:
         """Store a new resource under a fresh server-assigned id (or ``id_``, known to be unused).
@@ -361,34 +298,6 @@ class WriteSession:
         served = with_server_fields(resource, id_, version_id, last_updated)
         return StoredVersion(resource["resourceType"], id_, version_id, last_updated, method,
                              json_codec.dump(served)), served
-
-
-_versions_until = select(*VERSION_COLUMNS).where(
-    resource_versions.c.resource_type == bindparam("resource_type"),
-    resource_versions.c.id.in_(bindparam("ids", expanding=True)),
-    resource_versions.c.last_updated <= bindparam("instant"),
-).order_by(resource_versions.c.id, resource_versions.c.version_id)
-
-
-def versions_at(connection: Connection, resource_type: str, ids: list[str], instant_ms: int) -> dict[str, StoredVersion]:
-    """Each resource's version that was current at ``instant_ms`` (a deletion, if it was deleted then); a
-    resource created after that instant is absent."""
-    found = {}
-    for row in connection.execute(_versions_until, {"resource_type": resource_type, "ids": ids, "instant": instant_ms}):
-        found[row.id] = _to_version(row)  # in version order, so the last one stays
-    return found
-
-
-def latest_change(connection: Connection, resource_type: str) -> int | None:
-    """The write sequence number of the newest version of any resource of this type: a cheap change marker."""
-    return connection.execute(select(func.max(resource_versions.c.seq))
-                              .where(resource_versions.c.resource_type == resource_type)).scalar()
-
-
-def current_bodies(connection: Connection, resource_type: str) -> list[bytes]:
-    """The served JSON of every current, non-deleted resource of a type (for small definitional types)."""
-    return list(connection.execute(current_versions.with_only_columns(resource_versions.c.body).where(
-        resources.c.resource_type == resource_type, resources.c.deleted.is_(False))).scalars())
 
 
 def with_server_fields(resource: dict, id_: str, version_id: int, last_updated: int) -> dict:

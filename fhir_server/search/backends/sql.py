@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, selec
 from fhir_server.search.backends.sql_conditions import CONDITIONS
 from fhir_server.search.query import AllOf, AnyOf, Chain, Criterion, Every, Has, Node, SearchQuery
 from fhir_server.search.results import SortKey
-from fhir_server.storage.repository import StoredVersion, VERSION_COLUMNS, current_versions
+from fhir_server.storage.versions import StoredVersion, VERSION_COLUMNS, current_versions
 from fhir_server.storage.tables import (multiple_values, resources, search_composite, search_date, search_number,
                                         search_quantity, search_reference, search_string, search_token, search_uri)
 
