@@ -24,7 +24,7 @@ ALGORITHMS = ["RS256", "ES256"]
 JWKS_CACHE_SECONDS = 300
 # A token naming an unknown key refetches the JWKS at most this often, so forged kids cannot hammer the issuer.
 JWKS_REFETCH_COOLDOWN_SECONDS = 30
-# Verifying an ES256 signature costs most of a millisecond; an app sends the same token with every request.
+# Verifying a token added 0.3-0.9 ms to a read here; an app sends the same token with every request.
 # A remembered token is verified again after a minute, or at once when the JWKS file changes, so a retired
 # key stops opening the server within a minute (a JWKS URL is itself cached for five).
 VERIFIED_CACHE_SIZE = 10_000
