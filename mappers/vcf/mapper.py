@@ -133,10 +133,11 @@ def _annotation(header: Header, info: dict[str, str], alternate: str) -> dict:
         fields = header.annotations[key]
         entries = [dict(zip(fields, entry.split("|"))) for entry in info[key].split(",")]
         entry = next((entry for entry in entries if entry.get("Allele", "").upper() == alternate.upper()), entries[0])
-        gene = entry.get("Gene_Name") or entry.get("SYMBOL")
-        transcript = entry.get("Feature_ID") or entry.get("Feature")
-        return {"gene": gene or None, "transcript": transcript or None,
-                "hgvs_c": (entry.get("HGVS.c") or entry.get("HGVSc")) or None,
-                "hgvs_p": (entry.get("HGVS.p") or entry.get("HGVSp")) or None}
+        # "." is VCF's missing value, inside annotations too: a transcript of "." is no transcript.
+        entry = {name: value for name, value in entry.items() if value not in ("", ".")}
+        return {"gene": entry.get("Gene_Name") or entry.get("SYMBOL"),
+                "transcript": entry.get("Feature_ID") or entry.get("Feature"),
+                "hgvs_c": entry.get("HGVS.c") or entry.get("HGVSc"),
+                "hgvs_p": entry.get("HGVS.p") or entry.get("HGVSp")}
     gene = info.get("GENEINFO", info.get("GENE", "")).split(":")[0].split("|")[0]
     return {"gene": gene or None}

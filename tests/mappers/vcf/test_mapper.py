@@ -52,3 +52,16 @@ def test_zygosity_follows_the_genotype():
                 found[(result.source.line, result.source.part)] = state["valueCodeableConcept"]["coding"][0]["display"]
     assert found == {(11, "TUMOR01"): "Heterozygous", (12, "TUMOR01"): "Heterozygous",
                      (12, "BLOOD02"): "Homozygous", (13, "BLOOD02"): "Hemizygous"}
+
+
+def test_a_missing_transcript_written_as_a_dot_is_left_out_of_the_hgvs_code(tmp_path):
+    text = (DATA / "sample.vcf").read_text()
+    assert "|transcript|NM_007294.4|" in text
+    (tmp_path / "dot.vcf").write_text(text.replace("|transcript|NM_007294.4|", "|transcript|.|"))
+    header, calls = reader.read(tmp_path / "dot.vcf", "dot.vcf")
+    subjects = {"TUMOR01": {"reference": "Patient/p1"}, "BLOOD02": {"reference": "Patient/p2"}}
+    codes = [component["valueCodeableConcept"]["coding"][0]["code"]
+             for result in VcfMapper(header, "dot.vcf", subjects, "GRCh38", "urn:test:vcf").map_calls(calls)
+             for resource in getattr(result, "resources", []) if resource["resourceType"] == "Observation"
+             for component in resource["component"] if component["code"]["coding"][0]["code"] == "48004-6"]
+    assert "c.68_69del" in codes and not any(code.startswith(".") for code in codes), codes
