@@ -21,6 +21,9 @@ from fhir_server.storage.repository import CREATED, UNCHANGED, UPDATED
 from fhir_server.validation import Prepared, Validator
 from mappers.base import Mapped, Rejected, Result
 
+# Writes after which the planner's statistics are refreshed: without them PostgreSQL plans the searches and
+# cohorts over a freshly loaded index badly (a three-criterion cohort of 400 patients: 4 s, 30 ms after).
+ANALYZE_AFTER = 5_000
 _HEADERS = Headers({"Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
 
 
@@ -70,6 +73,8 @@ class Importer:
             self._advance(self._advance(pending, batch, progress), [], progress)
         finally:
             self.validator.close()
+        if self.summary.created + self.summary.updated >= ANALYZE_AFTER:
+            self.context.repository.database.analyze()
         if progress:
             progress(self.summary)
         return self.summary
