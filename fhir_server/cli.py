@@ -1,4 +1,5 @@
-"""The `fhir-server` command: serve, init-db, load, import, export, mllp, reindex, settings."""
+"""The `fhir-server` command: serve, init-db, load, import, export, mllp, reindex, token, cohort, federate,
+deidentify, settings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from fhir_server.cohorts import commands as cohort_commands
 from fhir_server.security.access import ROLES
 from fhir_server.settings import Settings, describe
 from terminology import supplied
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--audience", help="default: FHIR_SERVER_AUTH_AUDIENCE, else http://HOST:PORT/fhir")
     token.add_argument("--lifetime", type=int, default=3600, help="seconds until it expires")
 
+    cohort_commands.add_parsers(commands)
+
     commands.add_parser("settings", help="list every setting with its environment variable and help")
 
     args = parser.parse_args(argv)
@@ -126,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         return _mllp(settings, args)
     elif args.command == "reindex":
         return _reindex(settings, args.resource_type)
+    elif args.command in ("cohort", "federate", "deidentify"):
+        return cohort_commands.run(settings, args)
     elif args.command == "token":
         return _token(settings, args)
     elif args.command == "settings":

@@ -83,6 +83,13 @@ class Forbidden(FhirError):
     status, issue_code = 403, "forbidden"
 
 
+class PolicyRefused(FhirError):
+    """The node's privacy policy declines to answer (a differencing query, a spent budget): a business rule,
+    not a missing permission, so a federation coordinator reports it as refused by policy."""
+
+    status, issue_code = 403, "business-rule"
+
+
 class NotFound(FhirError):
     status, issue_code = 404, "not-found"
 

@@ -106,6 +106,30 @@ class Settings:
     auth_dev_key: str = _setting(
         "", "PEM file of a local development signing key (made by `fhir-server token` if missing); when set, tokens "
             "it signs (issuer `fhir-server-dev`) are accepted too. Never set it in production.")
+    hospital_name: str = _setting(
+        "this hospital", "The name of this node in cohort breakdowns by hospital and in federated answers.")
+    cohort_k: int = _setting(
+        10, "Minimum cell size: a cohort count (or breakdown cell) below it is shown only as `<k`.")
+    cohort_epsilon: float = _setting(
+        0.5, "Privacy budget one released count costs (Laplace noise of scale 1/epsilon); a total with two "
+             "breakdowns costs three times this. Repeating an answered question costs nothing.")
+    cohort_budget: float = _setting(
+        20.0, "Privacy budget each requester may spend on cohort answers in all; then their questions are refused.")
+    cohort_noise_key_file: str = _setting(
+        "data/cohort-noise.key", "Secret key that seeds the cohort noise (created, mode 0600, if missing); keep it "
+                                 "out of the database and its backups, or repeated questions could be denoised.")
+    cohort_ultra_rare: str = _setting(
+        "", "Codes (`system|code`, separated by spaces, e.g. http://www.orpha.net|558) and value set URLs that are "
+            "ultra-rare: a cohort whose diagnoses name one gets the ultra-rare rule.")
+    cohort_ultra_rare_rule: str = _setting(
+        "threshold", "What a cohort of ultra-rare diagnoses gets: threshold (only `<k` or `>=k`, no breakdowns) or "
+                     "raise-k (counts with the minimum cell size raised to `cohort_ultra_rare_k`).")
+    cohort_ultra_rare_k: int = _setting(20, "The minimum cell size under the raise-k ultra-rare rule.")
+    federation_peers: str = _setting(
+        "", "JSON file of the hospitals a federated cohort question goes to: {\"peers\": [{\"name\", \"url\" (their "
+            "FHIR base), \"tokenFile\" (the bearer token this node presents there), \"caFile\" (to verify their TLS)}]}.")
+    federation_timeout_seconds: int = _setting(
+        30, "How long a federated question waits for each peer before reporting it as timed out.")
     log_level: str = _setting("INFO", "Python logging level of the server.")
 
     @classmethod
@@ -122,6 +146,11 @@ class Settings:
 
 
 def _convert(setting: dataclasses.Field, raw: str):
+    if setting.type in ("float", float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{setting.name.upper()} must be a number, not {raw!r}") from None
     if setting.type in ("int", int):
         try:
             return int(raw)

@@ -69,10 +69,25 @@ def _with_kcd_subcodes(terminology, icd_codes: set[str]) -> set[tuple[str, str]]
     return found
 
 
+def _counts_as_the_rare_disease(alignment: orphanet.Alignment) -> bool:
+    return alignment.relation == "E" or (alignment.relation == "NTBT" and not _neoplasm(alignment.icd10))
+
+
+def orpha_diagnoses(terminology, orphacode: str, below: bool) -> set[tuple[str, str]]:
+    """How a diagnosis of the ORPHA concept (and, if ``below``, of those under it) is recorded: the ORPHAcodes
+    themselves and the ICD-10 and KCD codes aligned to them, by the rare-disease value set's rule."""
+    code_system = terminology.orphanet.code_system
+    orphacodes = {orphacode, *(code_system.descendants(orphacode) if below and orphacode in code_system else ())}
+    icd_codes = {alignment.icd10 for alignment in terminology.orphanet.alignments
+                 if alignment.orphacode in orphacodes and alignment.icd10 in terminology.icd10
+                 and _counts_as_the_rare_disease(alignment)}
+    return _with_kcd_subcodes(terminology, icd_codes) | {(orphanet.URL, code) for code in orphacodes}
+
+
 def _rare_diseases(terminology) -> set[tuple[str, str]]:
     icd_codes = {alignment.icd10 for alignment in terminology.orphanet.alignments
                  if _is_rare(terminology, alignment.orphacode) and alignment.icd10 in terminology.icd10
-                 and (alignment.relation == "E" or (alignment.relation == "NTBT" and not _neoplasm(alignment.icd10)))}
+                 and _counts_as_the_rare_disease(alignment)}
     found = _with_kcd_subcodes(terminology, icd_codes)
     found.update((orphanet.URL, code) for code in terminology.orphanet.code_system.concepts
                  if _is_rare(terminology, code))

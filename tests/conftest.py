@@ -101,3 +101,58 @@ def terminology():
 @pytest.fixture(scope="session")
 def normalizer(terminology):
     return Normalizer(terminology)
+
+
+@pytest.fixture(scope="session")
+def hospital_population(tmp_path_factory, normalizer):
+    """A synthetic Korean hospital of 400 patients as FHIR resources (the population package), written as NDJSON:
+    (the NDJSON folder, the resources)."""
+    from population import fhir, hospital
+
+    folder = tmp_path_factory.mktemp("hospital")
+    hospital.write(400, 11, folder / "tabular")
+    rejected: list = []
+    made = list(fhir.resources(folder / "tabular", normalizer, rejected))
+    assert not rejected
+    fhir.write_ndjson(made, folder / "ndjson")
+    return folder / "ndjson", made
+
+
+def load_ndjson(settings: Settings, folder) -> None:
+    """Store every resource of an NDJSON folder, as `fhir-server import ndjson` does."""
+    from fhir_server.import_sources import open_source
+    from fhir_server.importing import Importer
+    from fhir_server.validation import Validator
+
+    context = build_context(settings)
+    summary = Importer(context, validator=Validator(1)).run(open_source("ndjson", folder, context).results)
+    context.repository.database.dispose()
+    assert summary.rejected == 0, summary
+
+
+@pytest.fixture(scope="session")
+def hospital_sqlite(tmp_path_factory, hospital_population, sqlite_template):
+    """An SQLite file holding the hospital population; tests copy it, so each starts with an empty ledger."""
+    path = tmp_path_factory.mktemp("hospital-db") / "hospital.sqlite"
+    shutil.copy(sqlite_template, path)
+    load_ndjson(Settings(database_url=f"sqlite:///{path}", terminology_folder="/nonexistent"), hospital_population[0])
+    return path
+
+
+@pytest.fixture(scope="session")
+def hospital_oracle(hospital_population, terminology):
+    """Brute force over the hospital population's raw resources (tests/cohorts/oracle.py)."""
+    from terminology import valuesets
+    from tests.cohorts.oracle import Population
+
+    return Population(hospital_population[1], {value_set.url: value_set.members(terminology)
+                                                for value_set in valuesets.COHORT_VALUE_SETS})
+
+
+@pytest.fixture
+def hospital_settings(hospital_sqlite, tmp_path) -> Settings:
+    """Settings over a private copy of the hospital database, with a noise key of its own."""
+    path = tmp_path / "hospital.sqlite"
+    shutil.copy(hospital_sqlite, path)
+    return Settings(database_url=f"sqlite:///{path}", terminology_folder="/nonexistent", base_url="http://fhir.test/fhir",
+                    cohort_noise_key_file=str(tmp_path / "noise.key"))

@@ -71,5 +71,6 @@ def _by_type(declared: list[Operation]) -> Callable:
 
 
 from fhir_server.operations import (bulk_export, bulk_import, codesystem_lookup, codesystem_subsumes,  # noqa: E402
-                                    codesystem_validate_code, conceptmap_translate, patient_everything, reindex, valueset_expand,
+                                    codesystem_validate_code, conceptmap_translate, group_cohort_count,
+                                    group_cohort_federate, group_cohort_save, patient_everything, reindex, valueset_expand,
                                     valueset_validate_code)  # (they register themselves)

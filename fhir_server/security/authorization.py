@@ -19,6 +19,10 @@ _CONTAINERS = {"transaction"}  # a batch or transaction: each entry is authorize
 # researchers building a cohort among them, may use these operations.
 _TERMINOLOGY = {"$lookup", "$subsumes", "$validate-code", "$translate", "$expand"}
 _BULK = {"$export", "bulk-status", "bulk-cancel", "bulk-file"}
+# Cohort counts leave only as the node's privacy policy protects them, so researchers may ask them; saving a
+# Group with its members also needs every Patient (checked by the handler).
+_COHORTS = {"$cohort-count", "$cohort-save", "$cohort-federate"}
+COHORT_ROLES = ("researcher", "user", "admin")
 
 
 def authorize(access: Access, interaction: str, resource_type: str | None, conditional: bool) -> None:
@@ -40,6 +44,8 @@ def authorize(access: Access, interaction: str, resource_type: str | None, condi
     elif interaction == "$import":
         access.require_role("integrator", "admin")
         access.require_everywhere("*", "c", "A bulk import")
+    elif interaction in _COHORTS:
+        access.require_role(*COHORT_ROLES)
     elif interaction == "$everything":
         access.require("Patient", "r")  # the handler confines it to the token's patient
     elif not access.has_role("admin"):

@@ -199,3 +199,23 @@ export_jobs = Table(
     Column("updated", BigInteger, nullable=False, comment="last checkpoint or heartbeat"),
     Column("expires", BigInteger, nullable=True, comment="when a completed job's files are deleted"),
 )
+
+cohort_queries = Table(
+    "cohort_queries",
+    metadata,
+    Column("seq", _Sequence, primary_key=True, autoincrement=True),
+    Column("requester", String(255), nullable=False, comment="issuer|subject, or `local` with authentication off"),
+    Column("at", BigInteger, nullable=False, comment="milliseconds since the Unix epoch"),
+    Column("definition", Text, nullable=False, comment="the normalized cohort definition"),
+    Column("breakdowns", Text, nullable=False, comment="JSON: the breakdowns asked for, and the age band date"),
+    Column("outcome", String(16), nullable=False, comment="answered or refused"),
+    Column("rule", Text, nullable=False, comment="the policy rules that applied, or why it was refused"),
+    Column("exact", Text, nullable=False, comment="JSON: the counts before protection; for the data steward only"),
+    Column("released", Text, nullable=False, comment="JSON: what the requester was sent"),
+    Column("epsilon", Float, nullable=False, comment="privacy budget this answer spent (0 for a repeat or refusal)"),
+    Column("members_digest", String(64), nullable=False, comment="SHA-256 of the sorted member ids"),
+    Column("members", LargeBinary, nullable=False,
+           comment="zlib of the members' 8-byte id hashes, for the differencing guard"),
+    Index("ix_cohort_queries_requester", "requester", "seq"),
+    comment="every cohort query, for the data steward; also each requester's privacy budget ledger",
+)
