@@ -26,8 +26,8 @@ from pathlib import Path
 from marshmallow import Schema, ValidationError, fields, validate
 
 from fhir_server.cohorts import privacy
+from fhir_server.cohorts.privacy import SECONDARY
 from fhir_server.cohorts.parameters import from_parameters
-from fhir_server.cohorts.service import SECONDARY
 from fhir_server.errors import BadRequest
 
 ANSWERED, REFUSED, UNREACHABLE, TIMED_OUT, FAILED = "answered", "refused", "unreachable", "timed-out", "failed"

@@ -20,6 +20,9 @@ import math
 from dataclasses import dataclass
 
 
+SECONDARY = "suppressed"  # what a cell hidden to protect another shows: it holds at least k, so not "<k"
+
+
 @dataclass(frozen=True)
 class Cell:
     label: str

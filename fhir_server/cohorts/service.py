@@ -26,7 +26,6 @@ from fhir_server.storage import cohort_queries
 from terminology.systems import icd10
 
 
-SECONDARY = "suppressed"  # what a cell hidden by secondary suppression shows
 LOCAL_REQUESTER = "local"  # who asks when authentication is off: everyone shares one budget
 
 
@@ -58,7 +57,7 @@ class Answer:
             if cell.released is not None:
                 return cell.released
             # Only a small cell is said to be small: one hidden to protect another holds at least k.
-            return SECONDARY if cell.why == "secondary" else f"<{self.k}"
+            return privacy.SECONDARY if cell.why == "secondary" else f"<{self.k}"
         return {"hospital": self.hospital, "k": self.k, "total": self.threshold or shown(self.total),
                 "breakdowns": {name: {cell.label: shown(cell) for cell in cells}
                                for name, cells in self.breakdowns.items()}, "rules": list(self.rules)}
@@ -104,12 +103,12 @@ def count(context, asked: Question, requester: str | None) -> Answer:
     entry = dict(requester=requester, definition=asked.definition.normalized(), question=asked.key(), exact=exact,
                  digest=digest, members=hashes)
     with context.repository.database.write() as connection:
-        earlier = cohort_queries.answered(connection, requester)
         spent = cohort_queries.spent(connection, requester)
-        if any(each.members_digest == digest and each.question == asked.key() for each in earlier):
+        if cohort_queries.asked_before(connection, requester, digest, asked.key()):
             cost, refusal = 0.0, None  # the same answer again: nothing new is revealed
         else:
-            refusal = _differencing(earlier, digest, hashes, k) or _overspent(spent, cost, settings.cohort_budget)
+            refusal = _differencing(cohort_queries.close_cohorts(connection, requester, digest, len(ids), k), hashes, k) \
+                or _overspent(spent, cost, settings.cohort_budget)
         if refusal:
             cohort_queries.record(connection, outcome="refused", rule=refusal, released={}, epsilon=0.0, **entry)
         else:
@@ -140,13 +139,9 @@ def _rules(asked: Question, settings) -> tuple[int, bool, tuple[str, ...]]:
 def _ultra_rare(definition: Definition, listed: str) -> str | None:
     """The first code or value set of the definition's diagnoses that the policy lists as ultra-rare."""
     ultra_rare = set(listed.split())
-    for event in definition.events():
-        if event.kind != "diagnosis":
-            continue
-        for named in event.codes:
-            if any(part in ultra_rare for part in named.split(",")):
-                return next(part for part in named.split(",") if part in ultra_rare)
-    return None
+    named = (part for event in definition.events() if event.kind == "diagnosis"
+             for codes in event.codes for part in codes.split(","))
+    return next((part for part in named if part in ultra_rare), None)
 
 
 def _exact_breakdowns(compiled: Compiled, asked: Question, total: int, hospital: str) -> dict:
@@ -181,14 +176,10 @@ def _protect(hospital: str, exact: dict, k: int, noise: Noise, threshold_only: b
     return Answer(hospital, k, total, None, breakdowns, rules, 0.0, 0.0)
 
 
-def _differencing(earlier: list, digest: str, members: frozenset[int], k: int) -> str | None:
-    for each in earlier:
-        if each.members_digest == digest or abs(len(each.members) - len(members)) >= k:
-            continue
-        differ = len(each.members ^ members)
-        if 0 < differ < k:
-            return (f"This cohort differs from one of your earlier cohorts by fewer than {k} patients; comparing "
-                    "the two answers would describe those patients, so it is not answered.")
+def _differencing(close: list[frozenset[int]], members: frozenset[int], k: int) -> str | None:
+    if any(0 < len(earlier ^ members) < k for earlier in close):
+        return (f"This cohort differs from one of your earlier cohorts by fewer than {k} patients; comparing "
+                "the two answers would describe those patients, so it is not answered.")
     return None
 
 

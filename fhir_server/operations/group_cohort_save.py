@@ -7,14 +7,13 @@ only for a requester who may read every Patient; researchers save definitions, n
 
 from __future__ import annotations
 
-from fhir_server import http
+from fhir_server import http, resources
 from fhir_server.cohorts import definition as cohort_definition
 from fhir_server.cohorts import saved, service
 from fhir_server.operations import operation
 from fhir_server.operations.group_cohort_count import definition_of
 from fhir_server.operations.inputs import Inputs
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse
-from fhir_server import resources
 
 DECLARED = {"definition": "string", "name": "string", "members": "boolean"}
 

@@ -10,20 +10,10 @@ import hashlib
 import json
 import time
 import zlib
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, insert, select
 
 from fhir_server.storage.tables import cohort_queries
-
-
-@dataclass(frozen=True)
-class Earlier:
-    """One of a requester's answered queries, as the guards need it."""
-    members_digest: str
-    members: frozenset[int]
-    question: str  # the breakdowns asked for, as stored
-    released: dict
 
 
 def members_digest(ids: list[str]) -> str:
@@ -40,16 +30,24 @@ def record(connection: Connection, *, requester: str, definition: str, question:
     connection.execute(insert(cohort_queries).values(
         requester=requester, at=time.time_ns() // 1_000_000, definition=definition, breakdowns=question,
         outcome=outcome, rule=rule, exact=json.dumps(exact), released=json.dumps(released), epsilon=epsilon,
-        members_digest=digest, members=packed))
+        members_digest=digest, member_count=len(members), members=packed))
 
 
-def answered(connection: Connection, requester: str) -> list[Earlier]:
-    rows = connection.execute(
-        select(cohort_queries.c.members_digest, cohort_queries.c.members, cohort_queries.c.breakdowns,
-               cohort_queries.c.released)
-        .where(cohort_queries.c.requester == requester, cohort_queries.c.outcome == "answered")
-        .order_by(cohort_queries.c.seq))
-    return [Earlier(digest, _unpack(packed), question, json.loads(released)) for digest, packed, question, released in rows]
+def asked_before(connection: Connection, requester: str, digest: str, question: str) -> bool:
+    """Whether the requester was answered this question about these members already."""
+    return connection.execute(select(cohort_queries.c.seq).where(
+        cohort_queries.c.requester == requester, cohort_queries.c.outcome == "answered",
+        cohort_queries.c.members_digest == digest, cohort_queries.c.breakdowns == question).limit(1)).first() is not None
+
+
+def close_cohorts(connection: Connection, requester: str, digest: str, count: int, k: int) -> list[frozenset[int]]:
+    """The members of the requester's other answered cohorts whose size is within ``k`` of ``count``: only
+    those can differ from it by fewer than ``k`` patients, so no other is unpacked."""
+    rows = connection.execute(select(cohort_queries.c.members).where(
+        cohort_queries.c.requester == requester, cohort_queries.c.outcome == "answered",
+        cohort_queries.c.members_digest != digest, cohort_queries.c.member_count > count - k,
+        cohort_queries.c.member_count < count + k))
+    return [_unpack(packed) for (packed,) in rows]
 
 
 def spent(connection: Connection, requester: str) -> float:

@@ -213,6 +213,7 @@ cohort_queries = Table(
     Column("exact", Text, nullable=False, comment="JSON: the counts before protection; for the data steward only"),
     Column("released", Text, nullable=False, comment="JSON: what the requester was sent"),
     Column("epsilon", Float, nullable=False, comment="privacy budget this answer spent (0 for a repeat or refusal)"),
+    Column("member_count", Integer, nullable=False, comment="how many patients the cohort had"),
     Column("members_digest", String(64), nullable=False, comment="SHA-256 of the sorted member ids"),
     Column("members", LargeBinary, nullable=False,
            comment="zlib of the members' 8-byte id hashes, for the differencing guard"),

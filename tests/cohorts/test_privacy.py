@@ -73,9 +73,9 @@ def test_noise_is_laplace_with_scale_one_over_epsilon():
 
 
 def test_a_released_count_never_looks_suppressed():
-    low = Noise(b"y" * 32, "m", 0.01)  # scale 100: many draws push 12 below 10
-    assert all(privacy.release(12, 10, Noise(b"y" * 32, f"m{n}", 0.01), "total") >= 10 for n in range(200))
-    assert low.draw("total") != 0
+    noises = [Noise(b"y" * 32, f"m{n}", 0.01) for n in range(200)]  # scale 100: many draws push 12 below 10
+    assert sum(1 for noise in noises if 12 + noise.draw("total") < 10) > 50
+    assert all(privacy.release(12, 10, noise, "total") >= 10 for noise in noises)
 
 
 def test_the_threshold_rule_answers_only_which_side_of_k():

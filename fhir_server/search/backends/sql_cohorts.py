@@ -16,7 +16,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
 
-from fhir_server.cohorts.definition import EVENT_TYPES, Age, All, Any, Definition, Event, Not, Sex
+from fhir_server.cohorts.criteria import EVENT_TYPES, Age, All, Any, Event, Not, Sex
+from fhir_server.cohorts.definition import Definition
 from fhir_server.search.backends import sql, sql_terminology
 from fhir_server.search.query import AllOf
 from fhir_server.storage.tables import resources, search_date, search_reference, search_token

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
 
 import pytest
 
@@ -52,18 +53,18 @@ def loaded(module_database_url, hospital_population, hospital_oracle):
     context.repository.database.dispose()
 
 
+@contextmanager
 def _compiled(context, source):
     definition = cohort_definition.load(source, context.terminology)
     with context.reading() as connection:
-        compiled = service.members(context, connection, definition)
-        yield compiled
+        yield service.members(context, connection, definition)
 
 
 @pytest.mark.parametrize("name", DEFINITIONS)
 def test_cohort_members_match_brute_force(loaded, name):
     context, population = loaded
     source = DEFINITIONS[name]
-    for compiled in _compiled(context, source):
+    with _compiled(context, source) as compiled:
         assert set(compiled.member_ids()) == population.members(source)
         assert compiled.count() == len(population.members(source))
 
@@ -80,7 +81,7 @@ def test_breakdowns_match_brute_force(loaded, name):
     source = DEFINITIONS[name]
     members = population.members(source)
     at = datetime.date(2025, 3, 1)
-    for compiled in _compiled(context, source):
+    with _compiled(context, source) as compiled:
         assert compiled.by_sex() == population.by_sex(members)
         assert compiled.by_age_band(at) == population.by_age_band(members, at)
         diagnosis = compiled.by_diagnosis("http://hl7.org/fhir/sid/icd-10")

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("released", sa.Text, nullable=False, comment="JSON: what the requester was sent"),
         sa.Column("epsilon", sa.Float, nullable=False,
                   comment="privacy budget this answer spent (0 for a repeat or refusal)"),
+        sa.Column("member_count", sa.Integer, nullable=False, comment="how many patients the cohort had"),
         sa.Column("members_digest", sa.String(64), nullable=False, comment="SHA-256 of the sorted member ids"),
         sa.Column("members", sa.LargeBinary, nullable=False,
                   comment="zlib of the members' 8-byte id hashes, for the differencing guard"),
