@@ -1,3 +1,4 @@
 """Cohorts: definitions, their evaluation over the search backend, the privacy policy, and federation."""
 
-BREAKDOWNS = ("sex", "age-band", "diagnosis", "year", "hospital")  # what a cohort's counts may be broken down by
+# What a cohort's counts may be broken down by; age-sex is the pyramid, its cells labelled "band|sex".
+BREAKDOWNS = ("sex", "age-band", "age-sex", "diagnosis", "year", "hospital")

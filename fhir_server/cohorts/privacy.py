@@ -79,7 +79,31 @@ def protect_breakdown(name: str, counts: dict[str, int], k: int, noise: Noise, *
             else Cell(label, count, release(count, k, noise, f"{name}={label}")) for label, count in cells.items()]
 
 
-def secondary(cells: dict[str, int], suppressed: set[str], k: int) -> list[str]:
+def protect_table(name: str, counts: dict[tuple[str, str], int], rows: tuple[str, ...], columns: tuple[str, ...],
+                  k: int, noise: Noise, *, total_suppressed: bool = False) -> list[Cell]:
+    """The cells of a two-way breakdown (labelled ``row|column``), protected line by line: each row, each
+    column and the whole table get the secondary suppression of :func:`secondary`, until none needs more,
+    because a row's or column's total is published too (as a one-way breakdown) and minus that line's
+    published cells would recover one small cell. Rows outside ``rows`` are pooled into ``other``."""
+    pooled_rows = rows + (("other",) if any(row not in rows for row, _ in counts) else ())
+    cells = {(row, column): 0 for row in pooled_rows for column in columns}
+    for (row, column), count in counts.items():
+        cells[(row if row in rows else "other", column)] += count
+    suppressed = {cell: "small" for cell, count in cells.items() if count < k or total_suppressed}
+    lines = [[(row, column) for column in columns] for row in pooled_rows] + \
+            [[(row, column) for row in pooled_rows] for column in columns] + [list(cells)]
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            for cell in secondary({cell: cells[cell] for cell in line}, {cell for cell in line if cell in suppressed}, k):
+                suppressed[cell], changed = "secondary", True
+    return [Cell(f"{row}|{column}", count, None, suppressed[(row, column)]) if (row, column) in suppressed
+            else Cell(f"{row}|{column}", count, release(count, k, noise, f"{name}={row}|{column}"))
+            for (row, column), count in cells.items()]
+
+
+def secondary(cells: dict, suppressed: set, k: int) -> list:
     """The published cells to suppress as well, smallest first (ties by label), so that the suppressed cells
     are none, or at least two that together hold no patient or at least ``k``."""
     added = []

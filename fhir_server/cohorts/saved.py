@@ -38,6 +38,3 @@ def saved_group(context, id_: str) -> dict:
     """The stored Group, whatever the requester may read: only its definition is used, never its members."""
     return json_codec.parse(context.repository.read("Group", id_).body)
 
-
-def saved_definition(context, id_: str) -> dict:
-    return definition_in(saved_group(context, id_))

@@ -151,6 +151,9 @@ def _exact_breakdowns(compiled: Compiled, asked: Question, total: int, hospital:
             found[name] = compiled.by_sex()
         elif name == "age-band":
             found[name] = compiled.by_age_band(asked.age_at)
+        elif name == "age-sex":  # labelled as released, so the steward's log reads the same
+            pyramid = compiled.by_age_band_and_sex(asked.age_at)
+            found[name] = {f"{band}|{sex}": count for (band, sex), count in pyramid.items()}
         elif name == "year":
             found[name] = compiled.by_index_year()
         elif name == "diagnosis":
@@ -170,10 +173,16 @@ def _protect(hospital: str, exact: dict, k: int, noise: Noise, threshold_only: b
     total = privacy.protect_total(exact["total"], k, noise)
     if threshold_only:
         return Answer(hospital, k, total, privacy.threshold(exact["total"], k), {}, rules, 0.0, 0.0)
-    breakdowns = {name: privacy.protect_breakdown(name, exact[name], k, noise, fixed=_FIXED.get(name, ()),
-                                                  total_suppressed=total.released is None)
+    breakdowns = {name: _protect_breakdown(name, exact[name], k, noise, total.released is None)
                   for name in asked.breakdowns}
     return Answer(hospital, k, total, None, breakdowns, rules, 0.0, 0.0)
+
+
+def _protect_breakdown(name: str, exact: dict[str, int], k: int, noise: Noise, total_suppressed: bool) -> list[Cell]:
+    if name == "age-sex":
+        cells = {tuple(label.split("|", 1)): count for label, count in exact.items()}
+        return privacy.protect_table(name, cells, AGE_BANDS, GENDER_CODES, k, noise, total_suppressed=total_suppressed)
+    return privacy.protect_breakdown(name, exact, k, noise, fixed=_FIXED.get(name, ()), total_suppressed=total_suppressed)
 
 
 def _differencing(close: list[frozenset[int]], members: frozenset[int], k: int) -> str | None:

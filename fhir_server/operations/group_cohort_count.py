@@ -2,8 +2,10 @@
 node's privacy policy allows (counts below k suppressed, noise, budget; see ``cohorts/privacy.py``).
 
 Type level: the definition is the `definition` parameter (the JSON of ``cohorts/definition.py`` as a
-string). Instance level: the definition saved in the Group by `$cohort-save`. `breakdown` (repeatable):
-sex, age-band, diagnosis, year, hospital; `ageAt`: the date age bands are computed at (default today).
+string). Instance level: the definition saved in the Group by `$cohort-save`, returned with the answer
+(`definition`, `name`) so the cohort can be reopened. `breakdown` (repeatable):
+sex, age-band, age-sex (the pyramid: cells `band|sex`), diagnosis, year, hospital; `ageAt`: the date age
+bands are computed at (default today).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from fhir_server import json_codec
 from fhir_server.cohorts import service
 from fhir_server.cohorts.parameters import to_parameters
-from fhir_server.cohorts.saved import saved_definition
+from fhir_server.cohorts.saved import definition_in, saved_group
 from fhir_server.errors import BadRequest
 from fhir_server.operations import operation
 from fhir_server.operations.inputs import Inputs
@@ -26,16 +28,22 @@ DECLARED = {"definition": "string", "breakdown": "code", "ageAt": "string"}
            levels=("type", "instance"), resource_type="Group")
 def cohort_count(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     inputs = Inputs(request, DECLARED, "$cohort-count")
+    group = None
     if "id" in args:
         if inputs.has("definition"):
             raise BadRequest("`$cohort-count` on a saved Group uses its definition; send none.",
                              expression=("definition",))
-        source = saved_definition(context, args["id"])
+        group = saved_group(context, args["id"])
+        source = definition_in(group)
     else:
         source = definition_of(inputs)
     asked = service.question(context, source, inputs.all("breakdown"), inputs.get("ageAt"))
     answer = service.count(context, asked, context.access.requester)
-    return FhirResponse(200, json_codec.dump(to_parameters(answer.released(), answer.epsilon, answer.budget_left)))
+    parameters = to_parameters(answer.released(), answer.epsilon, answer.budget_left)
+    if group is not None:  # what was counted, so a researcher who may not read Groups can reopen the cohort
+        parameters["parameter"] += [{"name": "definition", "valueString": asked.definition.normalized()},
+                                    *([{"name": "name", "valueString": group["name"]}] if group.get("name") else [])]
+    return FhirResponse(200, json_codec.dump(parameters))
 
 
 def definition_of(inputs: Inputs) -> dict:

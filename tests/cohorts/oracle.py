@@ -197,14 +197,23 @@ class Population:
     def by_age_band(self, members: set[str], at: datetime.date) -> dict[str, int]:
         found: dict[str, int] = {}
         for patient in members:
-            born = self.patients[patient].get("birthDate")
-            if born is None:
-                band = "unknown"
-            else:
-                decade = years_between(instant(born).date(), at) // 10
-                band = "90+" if decade >= 9 else f"{decade * 10}-{decade * 10 + 9}"
+            band = self.age_band(patient, at)
             found[band] = found.get(band, 0) + 1
         return found
+
+    def by_age_band_and_sex(self, members: set[str], at: datetime.date) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for patient in members:
+            cell = (self.age_band(patient, at), self.patients[patient].get("gender", "unknown"))
+            found[cell] = found.get(cell, 0) + 1
+        return found
+
+    def age_band(self, patient: str, at: datetime.date) -> str:
+        born = self.patients[patient].get("birthDate")
+        if born is None:
+            return "unknown"
+        decade = years_between(instant(born).date(), at) // 10
+        return "90+" if decade >= 9 else f"{decade * 10}-{decade * 10 + 9}"
 
     def by_index_year(self, members: set[str], definition: dict) -> dict[str, int]:
         index = self.index_dates(definition)

@@ -49,6 +49,22 @@ def test_categories_named_by_the_data_below_k_are_pooled_without_their_names():
     assert "Q87" not in _shown(cells)
 
 
+def test_a_pyramid_is_protected_row_by_row_and_column_by_column():
+    counts = {("a", "f"): 50, ("a", "m"): 40, ("b", "f"): 30, ("b", "m"): 2, ("c", "f"): 20, ("c", "m"): 25}
+    cells = privacy.protect_table("age-sex", counts, ("a", "b", "c"), ("f", "m"), 10, QUIET)
+    # b|m (2) is small; row b takes b|f with it, column m takes c|m (the smallest there), and then column f
+    # must hide c|f as well: the published margins minus a line's published cells recover nothing below 10.
+    assert _shown(cells) == {"a|f": 50, "a|m": 40, "b|f": None, "b|m": None, "c|f": None, "c|m": None}
+    assert {cell.label: cell.why for cell in cells if cell.why} == {
+        "b|m": "small", "b|f": "secondary", "c|m": "secondary", "c|f": "secondary"}
+
+
+def test_a_pyramid_pools_rows_outside_the_bands_into_other():
+    cells = privacy.protect_table("age-sex", {("a", "f"): 30, ("unborn", "f"): 1}, ("a",), ("f",), 10, QUIET)
+    assert [cell.label for cell in cells] == ["a|f", "other|f"]
+    assert _shown(cells) == {"a|f": None, "other|f": None}
+
+
 def test_a_suppressed_total_suppresses_every_cell():
     cells = privacy.protect_breakdown("sex", {"female": 6, "male": 3}, 10, QUIET, fixed=("male", "female"),
                                       total_suppressed=True)

@@ -78,6 +78,26 @@ def test_the_answer_is_the_protected_brute_force_count(quiet_client, hospital_or
     assert answer["breakdowns"]["hospital"] == {"this hospital": len(members)}
 
 
+def test_the_pyramid_hides_no_small_cell_from_its_rows_columns_or_margins(quiet_client, hospital_oracle):
+    definition = {"criteria": {"age": {"min": 30, "at": "2025-03-01"}}}
+    members = hospital_oracle.members(definition)
+    answer = from_parameters(_ask(quiet_client, definition, "age-sex", "sex", "age-band").get_json())
+    pyramid, exact = answer["breakdowns"]["age-sex"], hospital_oracle.by_age_band_and_sex(members,
+                                                                                          datetime.date(2025, 3, 1))
+    exact = {f"{band}|{sex}": count for (band, sex), count in exact.items()}
+    published = {label: value for label, value in pyramid.items() if isinstance(value, int)}
+    assert published and all(value == exact[label] for label, value in published.items())
+    assert any(isinstance(value, str) for value in pyramid.values())
+    rows = {label.split("|")[0] for label in pyramid}
+    columns = {label.split("|")[1] for label in pyramid}
+    lines = [[f"{row}|{column}" for column in columns] for row in rows] + \
+            [[f"{row}|{column}" for row in rows] for column in columns]
+    for line in lines:  # each line's margin is published too: its hidden cells must not give one small count
+        hidden = [label for label in line if label not in published]
+        together = sum(exact.get(label, 0) for label in hidden)
+        assert not hidden or (len(hidden) >= 2 and (together == 0 or together >= K)), (line, pyramid)
+
+
 def test_a_cohort_below_k_is_answered_as_fewer_than_k(quiet_client, hospital_oracle):
     definition = {"criteria": {"and": [{"diagnosis": {"system": "icd10", "code": "G71", "below": True}}]}}
     assert 0 < len(hospital_oracle.members(definition)) < K
@@ -144,6 +164,10 @@ def test_a_saved_cohort_is_counted_again_and_lists_members_only_when_asked(quiet
     assert group["actual"] is False and "member" not in group and "quantity" not in group
     counted = _ask(quiet_client, None, "sex", url=f"/fhir/Group/{group['id']}/$cohort-count")
     assert from_parameters(counted.get_json())["total"] == len(hospital_oracle.members(definition))
+    returned = {parameter["name"]: parameter.get("valueString") for parameter in counted.get_json()["parameter"]}
+    assert json.loads(returned["definition"]) == {"criteria": {"and": [
+        {"diagnosis": {"system": "icd10", "code": "E11", "below": True}}, {"sex": "female"}]}}
+    assert returned["name"] == "T2DM women"
 
     listed = quiet_client.post("/fhir/Group/$cohort-save", json={"resourceType": "Parameters", "parameter": [
         {"name": "definition", "valueString": json.dumps(definition)}, {"name": "members", "valueBoolean": True}]})

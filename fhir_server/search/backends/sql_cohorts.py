@@ -136,24 +136,27 @@ class Compiled:
 
     def by_sex(self) -> dict[str, int]:
         cohort = self.members.subquery()
-        gender = search_token.alias()
-        code = func.coalesce(gender.c.code, "unknown")
+        gender, code = _gender()
         statement = (select(code, func.count()).select_from(cohort)
-                     .outerjoin(gender, and_(gender.c.resource_type == "Patient", gender.c.param == "gender",
-                                             gender.c.resource_id == cohort.c[0]))
-                     .group_by(code))
-        return _counted(self._connection.execute(statement))
+                     .outerjoin(gender, _of_patient(gender, "gender", cohort)))
+        return _counted(self._connection.execute(statement.group_by(code)))
 
     def by_age_band(self, at: datetime.date) -> dict[str, int]:
         cohort = self.members.subquery()
-        birth = search_date.alias()
-        decade = (literal(ymd(at)) - _YearMonthDay(birth.c.low)) // 100_000
-        band = case((birth.c.low.is_(None), -1), (decade >= 9, 9), (decade < 0, -2), else_=decade)
+        birth, band = _age_band(at)
         statement = (select(band, func.count()).select_from(cohort)
-                     .outerjoin(birth, and_(birth.c.resource_type == "Patient", birth.c.param == "birthdate",
-                                            birth.c.resource_id == cohort.c[0]))
-                     .group_by(band))
-        return {_band_name(row[0]): row[1] for row in self._connection.execute(statement)}
+                     .outerjoin(birth, _of_patient(birth, "birthdate", cohort)))
+        return {_band_name(row[0]): row[1] for row in self._connection.execute(statement.group_by(band))}
+
+    def by_age_band_and_sex(self, at: datetime.date) -> dict[tuple[str, str], int]:
+        """The age-sex pyramid: patients per (age band, sex)."""
+        cohort = self.members.subquery()
+        (birth, band), (gender, code) = _age_band(at), _gender()
+        statement = (select(band, code, func.count()).select_from(cohort)
+                     .outerjoin(birth, _of_patient(birth, "birthdate", cohort))
+                     .outerjoin(gender, _of_patient(gender, "gender", cohort)))
+        rows = self._connection.execute(statement.group_by(band, code))
+        return {(_band_name(band_number), sex): count for band_number, sex, count in rows}
 
     def by_index_year(self) -> dict[str, int]:
         cohort = self.members.subquery()
@@ -181,6 +184,23 @@ class Compiled:
                            if diagnoses else []))).subquery()
         statement = (select(ranked.c.category, func.count()).where(ranked.c.rank == 1).group_by(ranked.c.category))
         return _counted(self._connection.execute(statement))
+
+
+def _gender():
+    gender = search_token.alias()
+    return gender, func.coalesce(gender.c.code, "unknown")
+
+
+def _age_band(at: datetime.date):
+    """The birthdate rows and each patient's decade of age at ``at``: -1 without a birthdate, -2 not yet born."""
+    birth = search_date.alias()
+    decade = (literal(ymd(at)) - _YearMonthDay(birth.c.low)) // 100_000
+    return birth, case((birth.c.low.is_(None), -1), (decade >= 9, 9), (decade < 0, -2), else_=decade)
+
+
+def _of_patient(index, param: str, cohort):
+    """Join the Patient's ``param`` rows of an index table to the cohort's patient ids."""
+    return and_(index.c.resource_type == "Patient", index.c.param == param, index.c.resource_id == cohort.c[0])
 
 
 def _counted(rows) -> dict[str, int]:

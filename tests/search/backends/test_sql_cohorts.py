@@ -84,6 +84,7 @@ def test_breakdowns_match_brute_force(loaded, name):
     with _compiled(context, source) as compiled:
         assert compiled.by_sex() == population.by_sex(members)
         assert compiled.by_age_band(at) == population.by_age_band(members, at)
+        assert compiled.by_age_band_and_sex(at) == population.by_age_band_and_sex(members, at)
         diagnosis = compiled.by_diagnosis("http://hl7.org/fhir/sid/icd-10")
         without = len(members) - sum(diagnosis.values())
         assert {**diagnosis, **({"none": without} if without else {})} == population.by_diagnosis(members, source)
