@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := data/demo
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -17,18 +17,28 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
-$(DEMO): population/hospital.py population/fhir.py | $(VENV)/.installed
-	$(BIN)/python -m population --patients 20 --seed 7 --formats bundles --out $(DEMO)
+# The demo hospital: transaction Bundles, and the KCD names of the codes it uses (KCD itself is not shipped).
+$(DEMO)/.made: population/hospital.py population/fhir.py population/__main__.py | $(VENV)/.installed
+	rm -rf $(DEMO)
+	$(BIN)/python -m population --patients 200 --seed 7 --formats bundles,kcd --out $(DEMO)
+	touch $@
 
-run: install $(DEMO)
+run: install $(DEMO)/.made
 	$(BIN)/fhir-server init-db
-	$(BIN)/fhir-server load $(DEMO)
+	$(BIN)/fhir-server load-terminology kcd $(DEMO)/kcd/kcd.csv
+	$(BIN)/fhir-server load $(DEMO)/bundles
 	$(BIN)/fhir-server serve
 
 test: $(VENV)/.installed-test
 	scripts/ensure-postgresql.sh
+	scripts/ensure-chromium.sh
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 -q
+
+# The README's pictures of the web pages, from a 1,000-patient synthetic hospital.
+screenshots: $(VENV)/.installed-test
+	scripts/ensure-chromium.sh
+	$(BIN)/python scripts/screenshots.py docs/screenshots
 
 bench: install
 	$(BIN)/python bench/rest_core.py

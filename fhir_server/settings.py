@@ -106,6 +106,13 @@ class Settings:
     auth_dev_key: str = _setting(
         "", "PEM file of a local development signing key (made by `fhir-server token` if missing); when set, tokens "
             "it signs (issuer `fhir-server-dev`) are accepted too. Never set it in production.")
+    web_client_id: str = _setting(
+        "fhir-server-web", "The OAuth client id the web pages (/app) sign in with, by SMART's standalone launch "
+                           "(authorization code with PKCE) at `auth_authorization_endpoint`; register it there as a "
+                           "public client whose redirect URIs are this server's /app/cohorts and /app/imports.")
+    web_scopes: str = _setting(
+        "openid fhirUser user/*.rs", "The scopes the web pages ask for; the token's `roles` claim decides whether "
+                                     "its holder sees cohorts (researcher, user, admin) and import jobs (integrator).")
     hospital_name: str = _setting(
         "this hospital", "The name of this node in cohort breakdowns by hospital and in federated answers.")
     cohort_k: int = _setting(

@@ -6,7 +6,8 @@
 ``tabular`` writes the EMR export (`OUT/tabular`, CP949 CSV for `fhir-server import tabular --spec
 korean-hospital`, with `genomes/` for `fhir-server import vcf`); ``ndjson`` writes `OUT/ndjson/{Type}.ndjson`
 (`fhir-server import ndjson`, `$import`); ``bundles`` writes transaction Bundles into `OUT/bundles` (`fhir-server
-load`, `POST /fhir`). With one format, OUT itself holds it.
+load`, `POST /fhir`); ``kcd`` writes the KCD codes used with their Korean names into `OUT/kcd/kcd.csv`
+(`fhir-server load-terminology kcd`). With one format, OUT itself holds it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from population import fhir, hospital
 
-FORMATS = ("tabular", "ndjson", "bundles")
+FORMATS = ("tabular", "ndjson", "bundles", "kcd")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not formats:
         parser.error(f"--formats takes {', '.join(FORMATS)}")
 
-    def place(name: str) -> Path:
-        return args.out if len(formats) == 1 else args.out / name
+    several = len(formats) > 1
 
+    def place(name: str) -> Path:
+        return args.out / name if several else args.out
+
+    if "kcd" in formats:
+        from terminology.systems import icd10
+
+        classification = icd10.load()
+        written = hospital.write_kcd(place("kcd"), lambda code: getattr(classification.get(code), "display", None))
+        print(f"{place('kcd')}: {written} KCD codes")
+        formats.remove("kcd")
+        if not formats:
+            return 0
     with tempfile.TemporaryDirectory() as scratch:
         export = place("tabular") if "tabular" in formats else Path(scratch) / "tabular"
         counts = hospital.write(args.patients, args.seed, export)

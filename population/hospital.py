@@ -19,6 +19,7 @@ import csv
 import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Callable
 
 FAMILY = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "한", "오", "서", "신", "권"]
 GIVEN = ["민준", "서연", "도윤", "지우", "하준", "서윤", "지호", "하은", "준우", "지민", "영수", "영희", "철수", "순자"]
@@ -182,6 +183,19 @@ def write(patients: int, seed: int, out: Path, encoding: str = "cp949") -> dict[
             handle.close()
     counts["genomes"] = write_genomes(sequenced, out / "genomes")
     return counts
+
+
+def write_kcd(out: Path, english: Callable[[str], str | None]) -> int:
+    """The KCD codes this hospital uses with their Korean names, and ``english(code)``'s names, as the code list
+    `fhir-server load-terminology kcd` takes. KCD itself is not shipped (Statistics Korea licenses it); this
+    stand-in lets the demo's terminology search find Korean names. The codes written."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "kcd.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["코드", "한글명", "영문명"])
+        for code, korean, _, _ in DIAGNOSES:
+            writer.writerow([code, korean, english(code) or ""])
+    return len(DIAGNOSES)
 
 
 def write_genomes(sequenced: dict[str, list[tuple[str, str]]], folder: Path) -> int:

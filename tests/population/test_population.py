@@ -140,4 +140,23 @@ def test_the_command_writes_bundles_that_fhir_server_load_stores(tmp_path):
 def test_the_command_refuses_unknown_formats(tmp_path, formats):
     refused = subprocess.run([sys.executable, "-m", "population", "--formats", formats, "--out", str(tmp_path)],
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert refused.returncode == 2 and "--formats takes tabular, ndjson, bundles" in refused.stderr
+    assert refused.returncode == 2 and "--formats takes tabular, ndjson, bundles, kcd" in refused.stderr
+
+
+def test_the_kcd_format_writes_the_korean_names_that_load_terminology_takes(tmp_path):
+    made = subprocess.run([sys.executable, "-m", "population", "--formats", "kcd,bundles", "--patients", "3",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "out" / "bundles" / "bundle-00000.json").exists()
+    with (tmp_path / "out" / "kcd" / "kcd.csv").open(encoding="utf-8", newline="") as source:
+        rows = list(csv.reader(source))
+    assert rows[0] == ["코드", "한글명", "영문명"] and len(rows) == 1 + len(hospital.DIAGNOSES)
+    # The English name is WHO ICD-10's for the same code.
+    assert ["C50.9", "상세불명의 유방의 악성 신생물", "Malignant neoplasm: Breast, unspecified"] in rows
+    environment = {"FHIR_SERVER_TERMINOLOGY_FOLDER": str(tmp_path / "terminology"), "PATH": "",
+                   "FHIR_SERVER_DATABASE_URL": f"sqlite:///{tmp_path / 'fhir.sqlite'}"}
+    for command in (["init-db"], ["load-terminology", "kcd", str(tmp_path / "out" / "kcd" / "kcd.csv")]):
+        done = subprocess.run([sys.executable, "-m", "fhir_server.cli", *command], env=environment,
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "rejected" not in done.stdout
