@@ -14,7 +14,7 @@ from fhir_server import http, json_codec, resources
 from fhir_server.errors import (Conflict, FhirError, Forbidden, InternalError, MethodNotAllowed, NotFound,
                                 PayloadTooLarge, BadRequest, Unauthorized, outcome_for)
 from fhir_server.interactions import INTERACTIONS
-from fhir_server import import_api, operations, web
+from fhir_server import import_api, import_jobs, operations, web
 from fhir_server.bulk import export_jobs
 from fhir_server.bulk import status as bulk_status
 from fhir_server.interactions.capabilities import CapabilityStatements
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(import_api.blueprint(context))
     app.register_blueprint(web.blueprint(settings, FHIR_PREFIX))
     export_jobs.resume_later(context)
+    import_jobs.resume_later(context)
     cors.allow(app, settings.cors_origins)  # first: a browser's preflight carries no token
     bearer.require_tokens(app, settings, FHIR_PREFIX, (FHIR_PREFIX, import_api.PREFIX))
     headers.protect(app)

@@ -54,10 +54,12 @@ def blueprint(context: Context) -> Blueprint:
 
     @api.get("/jobs")
     def jobs():
+        import_jobs.resume_stale(context)  # a job whose server stopped resumes when someone looks at it
         return jsonify({"jobs": [_describe(job) for job in stored_jobs.newest(context.repository.database)]})
 
     @api.get("/jobs/<id_>")
     def job(id_: str):
+        import_jobs.resume_stale(context)
         return jsonify(_describe(_job(context, id_)))
 
     @api.get("/jobs/<id_>/rejects")

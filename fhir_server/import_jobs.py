@@ -2,10 +2,17 @@
 server process can report it: an upload (a zip archive of an export) is unpacked into the imports folder and
 its source opened and checked at once (an unusable one is refused before a job exists); a bulk `$import`
 reads NDJSON files from the server's disk or downloads them.
+
+A job whose server stopped is resumed by the next server process (``resume_stale``): once its worker has
+recorded no progress for a lease (``bulk_job_lease_seconds``), one process takes it over, skips the source
+records finished by the last checkpoint (re-reading them, not storing them again), cuts the rejects file back
+to that checkpoint, and goes on. Records after the checkpoint may be stored a second time: at their ids,
+that changes nothing (they count as unchanged); an NDJSON line without an id would be created twice.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -20,7 +27,7 @@ from fhir_server import json_codec
 from fhir_server.bulk import ndjson
 from fhir_server.errors import BadRequest, PayloadTooLarge
 from fhir_server.import_sources import FORMATS, Options, UnreadableSource, open_source
-from fhir_server.importing import Importer
+from fhir_server.importing import Importer, Summary
 from fhir_server.pipeline import Context
 from fhir_server.storage import import_jobs
 from fhir_server.storage.ids import new_id
@@ -55,9 +62,9 @@ def start(context: Context, format_: str, options: Options, archive: Path, dry_r
         raise
     recorded = {"spec": options.spec, "samples": options.samples, "build": options.build,
                 "source_system": options.source_system, "dry_run": dry_run}
-    import_jobs.create(context.repository.database, id_, format_, {k: v for k, v in recorded.items() if v})
-    threading.Thread(target=_run, args=(context, id_, source.results, dry_run), name=f"import-{id_}",
-                     daemon=True).start()
+    owner = new_id()
+    import_jobs.create(context.repository.database, id_, format_, {k: v for k, v in recorded.items() if v}, owner)
+    _launch(context, id_, source.results, owner, dry_run=dry_run)
     return id_
 
 
@@ -102,14 +109,70 @@ def _unpack(archive: Path, target: Path, limit: int) -> None:
 
 def start_inputs(context: Context, inputs: list[dict], request_url: str) -> str:
     """Start a bulk `$import` of NDJSON inputs (``type``, ``url``: file: or http(s):, checked already); its id."""
-    id_ = new_id()
+    id_, owner = new_id(), new_id()
     folder(context, id_).mkdir(parents=True)
     import_jobs.create(context.repository.database, id_, "ndjson", {"inputs": inputs, "request": request_url,
-                                                                    "requester": context.access.requester})
+                                                                    "requester": context.access.requester}, owner)
     results = _input_results(folder(context, id_) / "source", inputs, context.settings.import_url_prefixes.split())
-    threading.Thread(target=_run, args=(context, id_, results, False, True), name=f"import-{id_}",
-                     daemon=True).start()
+    _launch(context, id_, results, owner, outcomes=True)
     return id_
+
+
+def resume_later(context: Context) -> None:
+    """After a (re)start: resume the jobs a stopped server was importing, once their lease has run out, even if
+    nobody asks about them."""
+    if not import_jobs.stale(context.repository.database, lease_ms=0):
+        return
+    timer = threading.Timer(context.settings.bulk_job_lease_seconds + 1, _resume_logged, args=(context,))
+    timer.daemon = True
+    timer.start()
+
+
+def _resume_logged(context: Context) -> None:
+    try:
+        resume_stale(context)
+    except Exception:  # a background timer has nobody to answer to; the next status request tries again
+        log.exception("resuming import jobs failed")
+
+
+def resume_stale(context: Context) -> None:
+    """Take over every running job whose worker has stopped, and resume it from its checkpoint."""
+    database = context.repository.database
+    for job in import_jobs.stale(database, context.settings.bulk_job_lease_seconds * 1000):
+        owner = new_id()
+        if not import_jobs.take_over(database, job, owner):
+            continue  # another process took it
+        checkpoint = Summary.from_json(job.summary)
+        try:
+            results = _results_again(context, job)
+        except (OSError, UnreadableSource) as error:
+            log.warning("import job %s cannot be resumed: %s", job.id, error)
+            import_jobs.record(database, job.id, summary=checkpoint.as_json(), state="failed", owner=owner,
+                               message=f"The server stopped during the import and its source cannot be read again: "
+                                       f"{error}")
+            continue
+        log.info("resuming import job %s after %d source records", job.id, checkpoint.mapped + checkpoint.rejected)
+        _launch(context, job.id, results, owner, dry_run=job.options.get("dry_run", False),
+                outcomes="inputs" in job.options, checkpoint=checkpoint)
+
+
+def _results_again(context: Context, job):
+    """The job's source records from the first, opened again as the job was started."""
+    source_folder = folder(context, job.id) / "source"
+    if "inputs" in job.options:
+        return _input_results(source_folder, job.options["inputs"], context.settings.import_url_prefixes.split())
+    if not source_folder.is_dir():
+        raise FileNotFoundError(f"`{source_folder}` is gone")
+    options = Options(spec=job.options.get("spec"), samples=job.options.get("samples"), build=job.options.get("build"),
+                      source_system=job.options.get("source_system"))
+    located = _locate(job.format, source_folder, options)
+    return open_source(job.format, located, context, located_options(options, source_folder)).results
+
+
+def _launch(context: Context, id_: str, results, owner: str, *, dry_run: bool = False, outcomes: bool = False,
+            checkpoint: Summary | None = None) -> None:
+    threading.Thread(target=_run, args=(context, id_, results, owner, dry_run, outcomes, checkpoint),
+                     name=f"import-{id_}", daemon=True).start()
 
 
 def _input_results(downloads: Path, inputs: list[dict], allowed: list[str]):
@@ -156,33 +219,84 @@ def outcomes_path(context: Context, id_: str) -> Path:
     return folder(context, id_) / "errors.ndjson"
 
 
-def _run(context: Context, id_: str, results, dry_run: bool, outcomes: bool = False) -> None:
-    """Import ``results``; with ``outcomes``, also write the rejects as OperationOutcomes, as bulk data's
-    error files are."""
+def _run(context: Context, id_: str, results, owner: str, dry_run: bool, outcomes: bool,
+         checkpoint: Summary | None) -> None:
+    """Import ``results`` (from ``checkpoint`` on, when resuming); with ``outcomes``, also write the rejects as
+    OperationOutcomes, as bulk data's error files are."""
     database = context.repository.database
-    with rejects_path(context, id_).open("w", encoding="utf-8") as rejects:
-        importer = Importer(context, rejects=rejects, dry_run=dry_run, base_url=context.settings.base_url)
+    if checkpoint is not None:
+        _keep_rejects(rejects_path(context, id_), checkpoint.rejected)
+        results = itertools.islice(results, checkpoint.mapped + checkpoint.rejected, None)
+    heartbeat = _Heartbeat(database, id_, owner, context.settings.bulk_job_lease_seconds / 3)
+    with rejects_path(context, id_).open("a" if checkpoint else "w", encoding="utf-8") as rejects, heartbeat:
+        importer = Importer(context, rejects=rejects, dry_run=dry_run, base_url=context.settings.base_url,
+                            summary=checkpoint)
 
         def progress(summary) -> None:
             rejects.flush()
-            if not import_jobs.record(database, id_, summary=summary.as_json()):
+            if heartbeat.lost or not import_jobs.record(database, id_, summary=summary.as_json(), owner=owner):
                 raise _Cancelled()
 
         try:
             summary = importer.run(results, progress)
         except _Cancelled:
-            shutil.rmtree(folder(context, id_), ignore_errors=True)
+            if import_jobs.get(database, id_) is None:  # cancelled; else taken over, and its files are in use
+                shutil.rmtree(folder(context, id_), ignore_errors=True)
             return
         except Exception as error:  # the job must end in a state a person can read, whatever happened
             log.exception("import job %s failed", id_)
-            import_jobs.record(database, id_, summary=importer.summary.as_json(), state="failed",
+            import_jobs.record(database, id_, summary=importer.summary.as_json(), state="failed", owner=owner,
                                message=f"{type(error).__name__}: {error}")
-            return
-        finally:
             shutil.rmtree(folder(context, id_) / "source", ignore_errors=True)
+            return
+    shutil.rmtree(folder(context, id_) / "source", ignore_errors=True)
     if outcomes and rejects_path(context, id_).exists():  # (not if the job was cancelled as it finished)
         _write_outcomes(rejects_path(context, id_), outcomes_path(context, id_))
-    import_jobs.record(database, id_, summary=summary.as_json(), state="completed")
+    import_jobs.record(database, id_, summary=summary.as_json(), state="completed", owner=owner)
+
+
+class _Heartbeat:
+    """Keeps the job's row fresh between checkpoints, which may be further apart than the lease (starting the
+    validation pool, a large batch), so that no other process takes a live worker for dead; and notices when
+    the job was cancelled or taken over, so the worker stops at its next checkpoint."""
+
+    def __init__(self, database, id_: str, owner: str, interval: float):
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, args=(database, id_, owner, max(interval, 0.1)),
+                                        name=f"import-{id_}-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self, database, id_: str, owner: str, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                if not import_jobs.touch(database, id_, owner):
+                    self.lost = True
+                    return
+            except Exception:  # a busy database: the next beat tries again, well within the lease
+                log.warning("import job %s: heartbeat failed", id_, exc_info=True)
+
+
+def _keep_rejects(path: Path, count: int) -> None:
+    """Cut the rejects file back to the checkpoint's first ``count`` rejects: the rest are found again."""
+    if not path.exists():
+        return
+    kept = 0
+    with path.open("rb") as lines:
+        for _ in range(count):
+            line = lines.readline()
+            if not line:
+                break
+            kept += len(line)
+    with path.open("rb+") as file:
+        file.truncate(kept)
 
 
 def _write_outcomes(rejects: Path, target: Path) -> None:

@@ -40,6 +40,15 @@ class Summary:
     def as_json(self) -> dict:
         return dict(self.__dict__)
 
+    @classmethod
+    def from_json(cls, recorded: dict) -> Summary:
+        """A checkpoint to resume from: ``read`` counts only the records finished (mapped or rejected), as the
+        checkpoint may have been taken with a batch read but not yet stored."""
+        summary = cls(**{key: value for key, value in recorded.items() if key in cls.__dataclass_fields__})
+        summary.read = summary.mapped + summary.rejected
+        summary.resource_types = dict(summary.resource_types)
+        return summary
+
     def line(self) -> str:
         return (f"read {self.read}, mapped {self.mapped}, rejected {self.rejected}; resources created "
                 f"{self.created}, updated {self.updated}, unchanged {self.unchanged}")
@@ -47,13 +56,14 @@ class Summary:
 
 class Importer:
     def __init__(self, context: Context, *, rejects: IO[str] | None = None, dry_run: bool = False,
-                 batch_size: int = 2000, base_url: str = "", validator: Validator | None = None):
+                 batch_size: int = 2000, base_url: str = "", validator: Validator | None = None,
+                 summary: Summary | None = None):
         self.context = context
         self.rejects = rejects
         self.dry_run = dry_run
         self.batch_size = batch_size
         self.base_url = base_url
-        self.summary = Summary()
+        self.summary = summary or Summary()  # a resumed job counts on from its checkpoint
         self.validator = validator or Validator(context.settings.validation_workers)
 
     def run(self, results: Iterable[Result], progress: Callable[[Summary], None] | None = None) -> Summary:

@@ -76,8 +76,9 @@ class Settings:
     export_file_resources: int = _setting(
         100_000, "Most resources in one NDJSON file of an `$export`; a type with more is split into several files.")
     bulk_job_lease_seconds: int = _setting(
-        30, "A running `$export` job whose worker has not reported progress for this long (the "
-            "server stopped) is resumed from its checkpoint by the next server process that is asked about it.")
+        30, "A running `$export` or import job whose worker has not reported progress for this long (the "
+            "server stopped) is resumed from its checkpoint by the next server process that starts or is asked "
+            "about it.")
     import_folders: str = _setting(
         "", "Folders (separated by spaces) whose NDJSON files `$import` may read through file: URLs; empty: none.")
     import_url_prefixes: str = _setting(

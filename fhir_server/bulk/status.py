@@ -25,6 +25,9 @@ RETRY_AFTER_SECONDS = 2
 def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     imported = _import(context, args["job"])
     if imported is not None:
+        if imported.state == "running":
+            import_jobs.resume_stale(context)  # a job whose server stopped resumes when someone asks about it
+            imported = _import(context, args["job"]) or imported
         return _import_status(request, context, imported)
     job = _job(context, args["job"])
     if job.state == FAILED:
@@ -46,8 +49,8 @@ def status(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
 def _import_status(request: FhirRequest, context: Context, job) -> FhirResponse:
     summary = job.summary
     if job.state == "failed" or job.interrupted:
-        raise JobFailed("The import " + ("was interrupted (the server stopped); run it again: lines with an id are "
-                                         "stored unchanged" if job.interrupted else
+        raise JobFailed("The import " + ("was interrupted (the server stopped) and has not been resumed; run it "
+                                         "again: lines with an id are stored unchanged" if job.interrupted else
                                          "failed; the failure has been logged on the server") + ".")
     if job.state != "completed":
         progress = f"{summary.get('read', 0)} lines read, {summary.get('rejected', 0)} rejected"

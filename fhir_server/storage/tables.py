@@ -180,6 +180,8 @@ import_jobs = Table(
     Column("created", BigInteger, nullable=False, comment="milliseconds since the Unix epoch"),
     Column("updated", BigInteger, nullable=False,
            comment="last progress; a running job that stops updating was interrupted"),
+    Column("owner", String(64), nullable=True,
+           comment="the worker importing it; whoever takes over a stale job replaces it"),
 )
 
 export_jobs = Table(

@@ -13,8 +13,10 @@ from functools import partial
 
 import pytest
 
+from fhir_server import import_jobs
 from fhir_server.app import create_app
 from fhir_server.settings import Settings
+from fhir_server.storage import import_jobs as stored_imports
 from tests.fhir_client import assert_outcome
 
 ASYNC = {"Prefer": "respond-async", "Content-Type": "application/fhir+json"}
@@ -178,3 +180,95 @@ def test_a_download_redirected_outside_the_allowed_urls_fails_the_job(client, in
     assert_outcome(status, 500, "failed")
     (job,) = client.get("/import/jobs").get_json()["jobs"]
     assert job["state"] == "failed" and "169.254.169.254" in job["message"]
+
+
+class _Crash(BaseException):
+    """The server process dying: nothing in the import catches it."""
+
+
+def _crashed_import(tmp_path, context, lines: list[str], crash_after: int) -> str:
+    """A `$import` job whose worker died after reading ``crash_after`` records, as a stopped server leaves it:
+    running, with the checkpoint it recorded last, its source, and a reject written after that checkpoint."""
+    source = tmp_path / "big" / "Patient.ndjson"
+    source.parent.mkdir()
+    source.write_text("\n".join(lines) + "\n")
+    inputs = [{"type": "Patient", "url": source.as_uri()}]
+    import_jobs.folder(context, "crashed").mkdir(parents=True)
+    stored_imports.create(context.repository.database, "crashed", "ndjson", {
+        "inputs": inputs, "request": "http://fhir.test/fhir/$import", "requester": None}, owner="a worker that died")
+
+    def dying():
+        for number, result in enumerate(import_jobs._input_results(tmp_path / "unused", inputs, []), 1):
+            if number > crash_after:
+                raise _Crash()
+            yield result
+
+    with pytest.raises(_Crash):
+        import_jobs._run(context, "crashed", dying(), "a worker that died", False, True, None)
+    with import_jobs.rejects_path(context, "crashed").open("a") as rejects:
+        rejects.write('{"source": {"file": "x", "line": 1}, "reason": "found after the checkpoint"}\n')
+    return source.as_uri()
+
+
+def _patients(count: int, bad: set[int]) -> list[str]:
+    """``count`` patient lines with ids; the lines numbered in ``bad`` are cut short."""
+    return ['{"resourceType": "Patient", "id": "p' if number in bad
+            else json.dumps({"resourceType": "Patient", "id": f"p{number}", "gender": "female"})
+            for number in range(1, count + 1)]
+
+
+BAD_LINES = {10, 2500, 4400}  # one before the checkpoint, one in the batch that was not stored, one after
+# Longer than a batch of 2,000 takes on a busy machine: a worker that records no checkpoint within the lease is
+# taken for dead, and its job resumed by another.
+LEASE = 5
+
+
+def _check_resumed(summary: dict, outcomes: list[str], url: str, count: int) -> None:
+    assert summary == {"read": count, "rejected": 3, "created": count - 3, "updated": 0, "unchanged": 0}
+    assert [text.removeprefix(f"{url} ")[:29] for text in outcomes] == [
+        f"line {number}: The line is not valid JSON"[:29] for number in sorted(BAD_LINES)]
+
+
+def test_an_import_whose_server_stopped_resumes_from_its_checkpoint_when_asked_about(tmp_path, database_url,
+                                                                                      inputs):
+    app = create_app(Settings(database_url=database_url, base_url="http://fhir.test/fhir",
+                              imports_folder=str(tmp_path / "imports"), import_folders=str(tmp_path / "big"),
+                              bulk_job_lease_seconds=LEASE))
+    context, client = app.extensions["fhir"], app.test_client()
+    url = _crashed_import(tmp_path, context, _patients(4600, BAD_LINES), crash_after=4300)
+    checkpoint = stored_imports.get(context.repository.database, "crashed").summary
+    # The first batch of 2,000 was stored and recorded; the second was read and checked, not stored.
+    assert (checkpoint["mapped"], checkpoint["rejected"], checkpoint["created"]) == (1999, 1, 1999)
+    assert client.get("/fhir/Patient?_summary=count").get_json()["total"] == 1999
+    time.sleep(LEASE + 0.1)  # the dead worker's lease runs out
+    deadline = time.monotonic() + 60
+    while (status := client.get("/fhir/bulk-status/crashed")).status_code == 202:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    manifest = status.get_json()
+    outcomes = client.get(manifest["error"][0]["url"].removeprefix("http://fhir.test")).get_data().splitlines()
+    _check_resumed(manifest["summary"], [json.loads(line)["issue"][0]["diagnostics"] for line in outcomes], url, 4600)
+    assert client.get("/fhir/Patient?_summary=count").get_json()["total"] == 4597
+    for id_ in ("p5", "p3000", "p4600"):  # before the checkpoint, read but not stored by the dead worker, after
+        assert len(client.get(f"/fhir/Patient/{id_}/_history").get_json()["entry"]) == 1
+    app.extensions["fhir"].repository.database.dispose()
+
+
+def test_a_restarted_server_resumes_an_import_nobody_asks_about(tmp_path, database_url, inputs):
+    settings = Settings(database_url=database_url, base_url="http://fhir.test/fhir", bulk_job_lease_seconds=LEASE,
+                        imports_folder=str(tmp_path / "imports"), import_folders=str(tmp_path / "big"))
+    stopped = create_app(settings)
+    url = _crashed_import(tmp_path, stopped.extensions["fhir"], _patients(4600, BAD_LINES), crash_after=4300)
+    stopped.extensions["fhir"].repository.database.dispose()
+    restarted = create_app(settings)  # its timer takes the job over once the lease has run out
+    database = restarted.extensions["fhir"].repository.database
+    deadline = time.monotonic() + 60
+    while (job := stored_imports.get(database, "crashed")).state == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert job.state == "completed" and job.owner != "a worker that died"
+    outcomes = import_jobs.outcomes_path(restarted.extensions["fhir"], "crashed").read_bytes().splitlines()
+    _check_resumed({key: job.summary[key] for key in ("read", "rejected", "created", "updated", "unchanged")},
+                   [json.loads(line)["issue"][0]["diagnostics"] for line in outcomes], url, 4600)
+    assert not (import_jobs.folder(restarted.extensions["fhir"], "crashed") / "source").exists()
+    database.dispose()

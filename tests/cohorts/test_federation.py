@@ -22,6 +22,7 @@ from fhir_server.security import dev_key
 from fhir_server.settings import Settings
 from tests.cohorts.oracle import Population
 from tests.conftest import load_ndjson
+from tests.loopback import free_port
 
 E11 = {"criteria": {"diagnosis": {"system": "icd10", "code": "E11", "below": True}}}
 
@@ -54,15 +55,10 @@ def test_a_lone_small_combined_cell_takes_another_with_it():
     assert combined["breakdowns"]["sex"] == {"female": 35, "male": "suppressed", "other": "7-11"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 class _Hospital:
     def __init__(self, name: str, folder, resources, template, key, tmp_path, **settings):
-        self.name, self.port = name, _free_port()
+        self.name, self.port = name, free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
         database = tmp_path / f"{name}.sqlite"
         shutil.copy(template, database)
@@ -123,7 +119,7 @@ def hospitals(tmp_path_factory, normalizer, sqlite_template, terminology):
              for name in ("beta", "gamma")]
     for name in ("beta", "gamma"):
         (tmp_path / f"{name}.token").write_text(made[name].token)
-    peers += [{"name": "down", "url": f"http://127.0.0.1:{_free_port()}/fhir"},
+    peers += [{"name": "down", "url": f"http://127.0.0.1:{free_port()}/fhir"},
               {"name": "silent", "url": f"http://127.0.0.1:{silent.getsockname()[1]}/fhir"}]
     (tmp_path / "peers.json").write_text(json.dumps({"peers": peers}))
     made["alpha"].environment.update({"FHIR_SERVER_FEDERATION_PEERS": str(tmp_path / "peers.json"),

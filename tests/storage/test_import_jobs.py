@@ -29,3 +29,19 @@ def test_a_running_job_without_progress_for_two_minutes_was_interrupted(database
     assert import_jobs.get(database, "j2").interrupted
     assert [job.id for job in import_jobs.newest(database)] == ["j2"]
     database.dispose()
+
+
+def test_a_stale_job_is_taken_over_by_one_worker_and_the_old_one_loses_it(database_url):
+    database = Database(database_url)
+    import_jobs.create(database, "j3", "ndjson", {}, owner="first")
+    assert import_jobs.touch(database, "j3", "first") and import_jobs.stale(database, lease_ms=60_000) == []
+    with database.write() as connection:
+        connection.execute(table.update().where(table.c.id == "j3").values(updated=import_jobs._now_ms() - 61_000))
+    (seen,) = import_jobs.stale(database, lease_ms=60_000)
+    assert import_jobs.take_over(database, seen, "second")
+    assert not import_jobs.take_over(database, seen, "third")  # the row changed since it was read
+    assert not import_jobs.touch(database, "j3", "first")
+    assert not import_jobs.record(database, "j3", summary={"read": 1}, owner="first")
+    assert import_jobs.record(database, "j3", summary={"read": 2}, owner="second")
+    assert (import_jobs.get(database, "j3").owner, import_jobs.get(database, "j3").summary) == ("second", {"read": 2})
+    database.dispose()

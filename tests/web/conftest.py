@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fhir_server.security import dev_key
+from tests.loopback import free_port
 from tests.web.authorization_server import AuthorizationServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,16 +25,11 @@ CHROMIUM_ARGUMENTS = ["--no-sandbox", "--disable-gpu", "--disable-background-net
                       "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 class Server:
     def __init__(self, folder: Path, environment: dict):
         folder.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = folder / "dev.pem"
         self.environment = {**os.environ, **environment, "FHIR_SERVER_PORT": str(self.port),
