@@ -7,29 +7,14 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
-from tests.loopback import free_port
+from tests.loopback import free_port, serve, stop
 
 PATIENTS = 30_000
 BAD = {7, 12_345, 29_999}  # cut-short lines: rejected, each once
-
-
-def _serve(environment: dict) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "serve", "--workers", "1"], env=environment,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{environment['FHIR_SERVER_PORT']}/fhir/metadata", timeout=5):
-                return process
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
 
 
 def _get(url: str) -> tuple:
@@ -55,7 +40,7 @@ def test_a_killed_server_s_import_is_resumed_by_the_next_server(tmp_path, sqlite
                    "FHIR_SERVER_IMPORTS_FOLDER": str(tmp_path / "imports"),
                    "FHIR_SERVER_IMPORT_FOLDERS": str(source.parent), "FHIR_SERVER_BULK_JOB_LEASE_SECONDS": "3",
                    "FHIR_SERVER_LOG_LEVEL": "WARNING"}
-    server = _serve(environment)
+    server = serve(environment)
     body = json.dumps({"resourceType": "Parameters", "parameter": [
         {"name": "inputFormat", "valueCode": "application/fhir+ndjson"},
         {"name": "input", "part": [{"name": "type", "valueCode": "Patient"}, {"name": "url", "valueUri": source.as_uri()}]}]})
@@ -74,7 +59,7 @@ def test_a_killed_server_s_import_is_resumed_by_the_next_server(tmp_path, sqlite
     server.send_signal(signal.SIGKILL)
     server.wait(timeout=30)
 
-    server = _serve(environment)
+    server = serve(environment)
     try:
         deadline = time.monotonic() + 180
         while (answer := _get(status_url))[0] == 202:
@@ -96,5 +81,4 @@ def test_a_killed_server_s_import_is_resumed_by_the_next_server(tmp_path, sqlite
             lines = [json.loads(line)["issue"][0]["diagnostics"] for line in response.read().splitlines()]
         assert [text.split(": ")[0].rsplit(" ", 2)[-2:] for text in lines] == [["line", str(n)] for n in sorted(BAD)]
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        stop(server)

@@ -6,24 +6,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from fhir_server.security import dev_key
-from tests.loopback import free_port
+from tests.loopback import free_port, serve, stop
 from tests.web.authorization_server import AuthorizationServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without these, Chromium keeps trying to reach Google's services, which a closed network refuses.
 CHROMIUM_ARGUMENTS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                       "--disable-sync", "--no-first-run", "--disable-quic"]
-
 
 
 class Server:
@@ -44,21 +40,11 @@ class Server:
                        capture_output=True)
 
     def __enter__(self):
-        self.process = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "serve", "--workers", "1"],
-                                        env=self.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/fhir/metadata", timeout=5):
-                    return self
-            except OSError:
-                assert self.process.poll() is None, self.process.stdout.read().decode()
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+        self.process = serve(self.environment)
+        return self
 
     def __exit__(self, *_):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.communicate(timeout=60)
+        stop(self.process)
 
 
 @pytest.fixture(scope="module")
