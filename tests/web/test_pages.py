@@ -116,6 +116,7 @@ def test_labs_variants_and_time_windows_count_as_brute_force_does(page, server, 
     page.click("#c-add")
     page.fill("#c-1-gene", "BRCA1")
     page.check("#c-1-not")
+    page.uncheck("#breakdown-diagnosis")  # each breakdown spends budget: only the ones chosen are asked for
     page.click("#count")
     definition = {"index": E11, "criteria": {"and": [
         {"lab": {"code": "4548-4", "comparator": ">=", "value": 6.5, "unit": "%", "within": {"fromDays": 0,
@@ -124,6 +125,8 @@ def test_labs_variants_and_time_windows_count_as_brute_force_does(page, server, 
     expected = len(hospital_oracle.members(definition))
     assert 0 < expected < len(hospital_oracle.members({"index": E11, "criteria": E11}))  # the criteria narrow it
     assert page.wait_for_selector("#total").text_content() == (str(expected) if expected >= 10 else "<10")
+    assert page.query_selector("#figure-diagnosis") is None
+    assert page.query_selector("#figure-age-sex") and page.query_selector("#figure-year")
 
 
 def test_a_federated_question_shows_each_hospital(page, server, hospital_oracle):

@@ -238,8 +238,10 @@ function definition() {
   }
 }
 
+// Each breakdown costs as much privacy budget as the count itself, so the researcher chooses them.
 function breakdowns(withIndex, federated) {
-  return ["age-sex", "diagnosis", ...(withIndex ? ["year"] : []), ...(federated ? ["hospital"] : [])];
+  const chosen = ["age-sex", "diagnosis", "year"].filter((name) => document.getElementById(`breakdown-${name}`).checked);
+  return chosen.filter((name) => name !== "year" || withIndex).concat(federated ? ["hospital"] : []);
 }
 
 function countParameters(source, withIndex, federated) {
