@@ -2,8 +2,10 @@
 type by type, in id order, a page at a time, straight from the stored bytes.
 
 The export holds the resources as they were at its transactionTime (the kick-off), as the Bulk Data IG asks:
-a resource changed while the export runs is written as it was then, and one created since is left out.
-Resources deleted since are left out too: they are no longer among the matches (known limit, see README).
+a resource changed while the export runs is written as it was then, one created since is left out, and one
+deleted since is written as it was then, after the type's other resources. That last holds for a system-level
+export without `_typeFilter`: a deleted resource has no search index rows left to judge a filter or a patient
+compartment by, so Patient- and Group-level exports and filtered types leave it out (known limit, see README).
 
 Memory holds one page whatever the export's size. After every page the exporter hands its progress (the
 type, the last id written, the open file's length) to a checkpoint, which persists it; an export resumed
@@ -22,7 +24,7 @@ from fhir_server.bulk.export_request import ExportRequest
 from fhir_server.paging import Cursor
 from fhir_server.pipeline import Context
 from fhir_server.storage.instants import parse_fhir_instant
-from fhir_server.storage.versions import StoredVersion, versions_at
+from fhir_server.storage.versions import StoredVersion, deleted_after, versions_at
 
 PAGE = 2000  # resources read per query
 
@@ -34,6 +36,7 @@ class Progress:
     open_file: dict | None = None  # the file being written: name, count, bytes
     files: list[dict] = field(default_factory=list)  # finished files: type, name, count
     exported: int = 0  # resources written, in all files
+    deleted_since: bool = False  # writing the type's resources deleted after the transactionTime (``after``: theirs)
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -62,7 +65,7 @@ class Exporter:
         while progress.type_index < len(self.export.types):
             if not self._export_type(self.export.types[progress.type_index], progress, checkpoint):
                 return False
-            progress.type_index, progress.after = progress.type_index + 1, None
+            progress.type_index, progress.after, progress.deleted_since = progress.type_index + 1, None, False
             if not checkpoint(progress):
                 return False
         return True
@@ -71,21 +74,42 @@ class Exporter:
         query = export_request.query(self.context, self.export, resource_type)
         output = _Output(self.folder, resource_type, progress, self.max_per_file)
         try:
-            while True:
+            while not progress.deleted_since:
                 with self.context.reading() as connection:
                     page = self.context.search.search(
                         connection, query, cursor=Cursor([progress.after]) if progress.after else None, limit=self.page_size)
                     bodies = self._as_of(connection, resource_type, [version for version, _ in page])
                 if not page:
+                    if not self._judges_deleted(resource_type):
+                        break
+                    progress.deleted_since, progress.after = True, None
+                else:
+                    output.write(bodies)
+                    progress.after = page[-1][0].id
+                if not checkpoint(progress):
+                    return False
+            while progress.deleted_since:
+                with self.context.reading() as connection:
+                    ids = deleted_after(connection, resource_type, self.as_of, progress.after, self.page_size)
+                    then = versions_at(connection, resource_type, ids, self.as_of) if ids else {}
+                if not ids:
                     break
-                output.write(bodies)
-                progress.after = page[-1][0].id
+                output.write([version.body for version in (then.get(id_) for id_ in ids) if self._held(version)])
+                progress.after = ids[-1]
                 if not checkpoint(progress):
                     return False
         finally:
             output.close()
         output.finish()
         return True
+
+    def _judges_deleted(self, resource_type: str) -> bool:
+        """Whether a resource deleted since the kick-off can be judged: only by the export's `_since`."""
+        return self.export.level == export_request.SYSTEM and not self.export.type_filters.get(resource_type)
+
+    def _held(self, version: StoredVersion | None) -> bool:
+        """Whether a resource's version at the transactionTime belongs in the export."""
+        return version is not None and not version.deleted and (self.since is None or version.last_updated >= self.since)
 
 
     def _as_of(self, connection, resource_type: str, page: list[StoredVersion]) -> list[bytes]:
@@ -97,7 +121,7 @@ class Exporter:
             if version.last_updated > self.as_of:
                 version = earlier.get(version.id)
                 # Not there then; or it matched `_since` only by the change made after the kick-off.
-                if version is None or version.deleted or (self.since is not None and version.last_updated < self.since):
+                if not self._held(version):
                     continue
             bodies.append(version.body)
         return bodies

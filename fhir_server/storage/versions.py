@@ -92,6 +92,17 @@ def versions_at(connection: Connection, resource_type: str, ids: list[str], inst
     return found
 
 
+def deleted_after(connection: Connection, resource_type: str, instant_ms: int, after_id: str | None,
+                  limit: int) -> list[str]:
+    """The ids, in order and after ``after_id``, of the resources of a type deleted (and not written again)
+    after ``instant_ms``."""
+    statement = select(resources.c.id).where(resources.c.resource_type == resource_type,
+                                             resources.c.deleted.is_(True), resources.c.last_updated > instant_ms)
+    if after_id is not None:
+        statement = statement.where(resources.c.id > after_id)
+    return list(connection.execute(statement.order_by(resources.c.id).limit(limit)).scalars())
+
+
 def latest_change(connection: Connection, resource_type: str) -> int | None:
     """The write sequence number of the newest version of any resource of this type: a cheap change marker."""
     return connection.execute(select(func.max(resource_versions.c.seq))

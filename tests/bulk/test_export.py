@@ -316,6 +316,34 @@ def test_a_resource_that_matches_since_only_by_a_change_after_the_transaction_ti
     assert exported["o2"]["code"]["coding"][0]["code"] == "718-7"
 
 
+def test_a_resource_deleted_after_the_transaction_time_is_exported_as_it_was_then(app, client, tmp_path):
+    _write_record(client)
+    assert client.delete("/fhir/Observation/o4").status_code in (200, 204)  # gone before the kick-off: left out
+    transaction_time = _a_moment_later()
+    assert client.delete("/fhir/Observation/o2").status_code in (200, 204)
+    assert put(client, "Observation/o3", _observation("o3", "kim", "718-7")).status_code == 200
+    assert client.delete("/fhir/Observation/o3").status_code in (200, 204)  # changed, then deleted, since
+
+    exported = _export_observations(app.extensions["fhir"], tmp_path, transaction_time)
+
+    assert sorted(exported) == ["o1", "o2", "o3"]
+    assert exported["o2"]["meta"]["versionId"] == "1" and exported["o3"]["meta"]["versionId"] == "1"
+    assert exported["o3"]["code"]["coding"][0]["code"] != "718-7"
+
+
+def test_a_resource_deleted_since_that_did_not_match_since_then_is_left_out(app, client, tmp_path):
+    _write_record(client)
+    since = _a_moment_later()
+    assert put(client, "Observation/o2", _observation("o2", "kim", "718-7")).status_code == 200
+    transaction_time = _a_moment_later()
+    for id_ in ("o1", "o2"):
+        assert client.delete(f"/fhir/Observation/{id_}").status_code in (200, 204)
+
+    exported = _export_observations(app.extensions["fhir"], tmp_path, transaction_time, since=format_instant(since))
+
+    assert sorted(exported) == ["o2"]  # o1 was last changed before `_since`
+
+
 def test_the_capability_statement_declares_bulk_data(client):
     statement = client.get("/fhir/metadata").get_json()
     assert "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data" in statement["instantiates"]
