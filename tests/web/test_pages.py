@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fhir_server.app import create_app
 from fhir_server.cohorts.parameters import from_parameters
+from fhir_server.security import dev_key
 
 E11 = {"diagnosis": {"system": "icd10", "code": "E11", "below": True}}
 STATIC = Path(__file__).parents[2] / "fhir_server" / "web" / "static"
@@ -252,6 +253,17 @@ def test_a_researcher_is_shown_why_the_import_jobs_are_closed(page, server):
     _sign_in_with_token(page, server, server.token("researcher"), path="imports")
     alert = page.wait_for_selector("[role=alert]").text_content()
     assert alert == "The server answered 403: Only the `integrator` or `admin` role may do this."
+
+
+def test_an_expired_token_is_forgotten_and_signing_in_is_offered_again(page, server):
+    expired = dev_key.mint(server.key, audience=f"{server.url}/fhir", scopes="user/*.rs", roles=("researcher",),
+                           lifetime_seconds=-600)
+    _sign_in_with_token(page, server, expired)
+    page.click("#c-add")  # an age criterion
+    page.click("#count")
+    assert page.wait_for_selector("[role=alert]").text_content().startswith("The server answered 401:")
+    assert page.query_selector("#signed-in") is None and page.query_selector("#sign-in") is not None
+    assert page.evaluate("sessionStorage.getItem('fhir-server-token')") is None
 
 
 def test_pages_allow_scripts_and_calls_to_this_server_and_the_token_endpoint_only(settings):

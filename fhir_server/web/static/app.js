@@ -181,6 +181,12 @@ export async function call(path, { method = "GET", body, absolute = false, accep
       const outcome = await answered.json();
       message = (outcome.issue || []).map((issue) => issue.diagnostics).filter(Boolean).join(" ") || message;
     } catch { /* not JSON: the status text says enough */ }
+    if (answered.status === 401 && session.token) {
+      // The token expired or was revoked: forget it and offer signing in again.
+      sessionStorage.removeItem(TOKEN);
+      session.token = null;
+      renderAccount();
+    }
     const failure = new Error(t("error.status", { status: answered.status, message }));
     failure.status = answered.status;
     throw failure;
