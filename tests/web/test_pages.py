@@ -152,6 +152,10 @@ def test_the_page_speaks_korean_and_finds_korean_diagnosis_names(page, server):
     page.fill("#search", "유방")
     suggestion = page.wait_for_selector('.suggestion[data-system="kcd"][data-code="C50.9"]')
     assert "상세불명의 유방의 악성 신생물" in suggestion.text_content()
+    suggestion.click()
+    page.click("#add-diagnosis")
+    page.click("#count")
+    assert page.wait_for_selector("#rules").text_content() == "최소 칸 크기 k=10, 2차 억제, 환자 집합으로 정해지는 잡음"
     page.select_option("#language", "en")
     assert page.text_content("#builder-heading") == "Build a cohort"
     page.fill("#search", "breast")  # English names: ICD-10's and Orphanet's

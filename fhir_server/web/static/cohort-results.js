@@ -40,13 +40,30 @@ export function renderAnswer(answer) {
     answer.epsilon !== null ? element("p", { class: "note", id: "budget", text: t("results.budget", {
       epsilon: answer.epsilon, left: answer.budgetRemaining }) }) : null,
     answer.rules.length ? element("div", {}, element("h3", { text: t("results.rules") }),
-      element("ul", { id: "rules" }, ...answer.rules.map((rule) => element("li", { text: rule })))) : null,
+      element("ul", { id: "rules" }, ...answer.rules.map((rule) => element("li", { text: ruleText(rule) })))) : null,
     csvLink(answer));
   const { breakdowns } = answer;
   if (breakdowns["age-sex"]) area.append(pyramid(breakdowns["age-sex"]));
   if (breakdowns.diagnosis) area.append(bars("diagnosis", t("results.diagnosis"), ordered(breakdowns.diagnosis)));
   if (breakdowns.year) area.append(bars("year", t("results.year"), Object.entries(breakdowns.year).sort()));
   if (answer.federated) area.append(hospitals(answer.hospitals));
+}
+
+// The rules as fhir_server/cohorts/service.py states them, in the page's language; any other as it came.
+const RULES = [
+  [/^minimum cell size k=(\d+); secondary suppression; noise seeded by the members$/, "rule.standard"],
+  [/^ultra-rare diagnosis `([^`]+)`: answered only as fewer than k or at least k \(k=(\d+)\)$/, "rule.threshold"],
+  [/^no breakdowns under the ultra-rare threshold rule$/, "rule.noBreakdowns"],
+  [/^ultra-rare diagnosis `([^`]+)`: minimum cell size raised to k=(\d+); secondary suppression; noise seeded by the members$/, "rule.raised"],
+];
+
+function ruleText(rule) {
+  for (const [pattern, key] of RULES) {
+    const found = rule.match(pattern);
+    if (!found) continue;
+    return key === "rule.standard" ? t(key, { k: found[1] }) : t(key, { code: found[1], k: found[2] });
+  }
+  return rule;
 }
 
 function ordered(cells) {
