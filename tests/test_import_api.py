@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from fhir_server import import_jobs
 from fhir_server.app import create_app
+from fhir_server.import_sources import Options, open_source
 from fhir_server.settings import Settings
+from fhir_server.storage import import_jobs as stored_jobs
 from tests.fhir_client import assert_outcome
 
 GOLDEN = Path(__file__).parent / "data" / "mappers"
@@ -119,3 +122,42 @@ def test_an_upload_over_the_limit_is_413(app):
 def test_an_unknown_job_is_404(app):
     assert_outcome(app.test_client().get("/import/jobs/nope"), 404, "Import job `nope` was not found.")
     assert_outcome(app.test_client().get("/import/jobs/nope/rejects"), 404)
+
+
+class _Crash(BaseException):
+    """The server process dying in the middle of the job."""
+
+
+def test_an_upload_whose_server_stopped_is_resumed_from_its_unpacked_source(database_url, tmp_path):
+    settings = Settings(database_url=database_url, terminology_folder=str(tmp_path / "terminology"),
+                        imports_folder=str(tmp_path / "imports"), bulk_job_lease_seconds=1)
+    app = create_app(settings)
+    context, client = app.extensions["fhir"], app.test_client()
+    source = import_jobs.folder(context, "crashed") / "source"
+    source.mkdir(parents=True)
+    for path in GOLDEN.joinpath("korean-hospital").glob("*.csv"):
+        (source / path.name).write_bytes(path.read_bytes())
+    with (source / "patients.csv").open("ab") as patients:
+        patients.write("00000002,이도윤,남,19680230,,,,\r\n".encode("cp949"))
+    stored_jobs.create(context.repository.database, "crashed", "tabular", {"spec": "korean-hospital"},
+                       owner="a worker that died")
+
+    def dying(results):
+        for number, result in enumerate(results, 1):
+            if number > 4:
+                raise _Crash()
+            yield result
+
+    options = Options(spec="korean-hospital")
+    results = open_source("tabular", source, context, import_jobs.located_options(options, source)).results
+    with pytest.raises(_Crash):
+        import_jobs._run(context, "crashed", dying(results), "a worker that died", False, False, None)
+    time.sleep(1.1)  # the dead worker's lease runs out; asking for the job resumes it
+    job = _finished(client, "/import/jobs/crashed")
+    assert job["state"] == "completed" and job["summary"] == {
+        "read": 11, "mapped": 10, "rejected": 1, "created": 10, "updated": 0, "unchanged": 0,
+        "resource_types": {"Patient": 1, "Encounter": 1, "Condition": 2, "Observation": 3, "MedicationRequest": 1,
+                           "Procedure": 1, "AllergyIntolerance": 1}}
+    assert len(client.get("/import/jobs/crashed/rejects").get_data().splitlines()) == 1
+    assert not source.exists()
+    context.repository.database.dispose()

@@ -22,6 +22,7 @@ _STATIC = Path(__file__).parent / "static"
 def blueprint(settings: Settings, fhir_prefix: str) -> Blueprint:
     pages = Blueprint("web", __name__, url_prefix=PREFIX, static_folder="static", static_url_path="/static")
     policy = content_security_policy(settings)
+    html = {name: (_STATIC / f"{name}.html").read_bytes() for name in PAGES}  # read once, served often
 
     @pages.get("/")
     def home():
@@ -29,10 +30,9 @@ def blueprint(settings: Settings, fhir_prefix: str) -> Blueprint:
 
     @pages.get("/<name>")
     def page(name: str):
-        if name not in PAGES:
+        if name not in html:
             return redirect(url_for("web.page", name="cohorts"))
-        html = (_STATIC / f"{name}.html").read_bytes()
-        return Response(html, 200, {"Content-Security-Policy": policy, "Cache-Control": "no-cache"},
+        return Response(html[name], 200, {"Content-Security-Policy": policy, "Cache-Control": "no-cache"},
                         content_type="text/html; charset=utf-8")
 
     @pages.get("/config.json")
