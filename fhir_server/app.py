@@ -20,6 +20,8 @@ from fhir_server.bulk import status as bulk_status
 from fhir_server.interactions.capabilities import CapabilityStatements
 from fhir_server.pipeline import Context, FhirRequest, FhirResponse, Pipeline
 from fhir_server.router import Router
+from fhir_server.search.backends.elasticsearch import ElasticsearchBackend
+from fhir_server.search.backends.elasticsearch_sync import Synchronizer
 from fhir_server.search.engine import SearchEngine
 from fhir_server.security import audit, bearer, cors, headers, smart_configuration
 from fhir_server.settings import Settings
@@ -39,12 +41,18 @@ def build_context(settings: Settings) -> Context:
     search = SearchEngine(resource_types)
     database = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
                         sqlite_synchronous=settings.sqlite_synchronous)
+    synchronizer = None
+    if settings.search_backend == "elasticsearch":
+        search.backend = ElasticsearchBackend(settings, lambda: search.index)
+        synchronizer = Synchronizer(search.backend, search, database)
+    elif settings.search_backend != "sql":
+        raise ValueError(f"FHIR_SERVER_SEARCH_BACKEND must be sql or elasticsearch, not {settings.search_backend!r}")
     pipeline = Pipeline(Router([*INTERACTIONS, *operations.interactions(), *bulk_status.INTERACTIONS],
                                resources.is_supported))
     statement = CapabilityStatements(INTERACTIONS, operations.OPERATIONS, resource_types, search, settings.base_url,
                                      smart_configuration.rest_security(settings))
-    return Context(Repository(database, search.index_rows, search.refresh), settings, search, pipeline, statement,
-                   terminology=TerminologyService(Path(settings.terminology_folder)))
+    return Context(Repository(database, search.index_rows, search.refresh, outbox=synchronizer), settings, search,
+                   pipeline, statement, terminology=TerminologyService(Path(settings.terminology_folder)))
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -57,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(web.blueprint(settings, FHIR_PREFIX))
     export_jobs.resume_later(context)
     import_jobs.resume_later(context)
+    if context.repository.outbox is not None:
+        context.repository.outbox.start(settings.elasticsearch_outbox_seconds)
     cors.allow(app, settings.cors_origins)  # first: a browser's preflight carries no token
     bearer.require_tokens(app, settings, FHIR_PREFIX, (FHIR_PREFIX, import_api.PREFIX))
     headers.protect(app)

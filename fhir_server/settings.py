@@ -138,6 +138,26 @@ class Settings:
             "FHIR base), \"tokenFile\" (the bearer token this node presents there), \"caFile\" (to verify their TLS)}]}.")
     federation_timeout_seconds: int = _setting(
         30, "How long a federated question waits for each peer before reporting it as timed out.")
+    search_backend: str = _setting(
+        "sql", "What answers FHIR searches: `sql` (the index tables, always kept) or `elasticsearch` (also _text and "
+        "_content; the database stays the source of truth and feeds the index through an outbox).",
+    )
+    elasticsearch_url: str = _setting("http://127.0.0.1:9200", "Elasticsearch node(s) to use, comma-separated URLs.")
+    elasticsearch_api_key: str = _setting("", "Elasticsearch API key (the base64 `id:key` form); empty for none.")
+    elasticsearch_username: str = _setting("", "Elasticsearch basic-auth user; empty for none.")
+    elasticsearch_password: str = _setting("", "Elasticsearch basic-auth password.")
+    elasticsearch_ca_file: str = _setting("", "PEM file of the CA that signed the cluster's TLS certificate.")
+    elasticsearch_index_prefix: str = _setting(
+        "fhir-", "Prefix of the per-resource-type index names (`fhir-patient`, ...), so clusters can be shared."
+    )
+    elasticsearch_refresh: str = _setting(
+        "wait_for", "`wait_for`: a write returns once its resource is searchable (read-after-write); `false`: "
+        "it returns at once and is searchable within the cluster's refresh interval (more writes per second).",
+    )
+    elasticsearch_outbox_seconds: int = _setting(
+        5, "How often a server process retries the outbox: writes that reached the database while Elasticsearch "
+        "was unreachable.",
+    )
     log_level: str = _setting("INFO", "Python logging level of the server.")
 
     @classmethod

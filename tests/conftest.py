@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 
 import pytest
@@ -47,7 +48,7 @@ def _initialize(url: str) -> None:
     context.repository.database.dispose()
 
 
-def _fresh_database(request, kind: str, folder):
+def fresh_database(request, kind: str, folder):
     """Yields the URL of a migrated, empty database of ``kind``, dropped afterwards."""
     if kind == "sqlite":
         path = folder / f"fhir-{next(_numbers)}.sqlite"
@@ -66,13 +67,47 @@ def _fresh_database(request, kind: str, folder):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A migrated, empty database of each kind, for one test."""
-    yield from _fresh_database(request, request.param, tmp_path)
+    yield from fresh_database(request, request.param, tmp_path)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def module_database_url(request, tmp_path_factory):
     """A migrated, empty database of each kind shared by a module's tests that only read."""
-    yield from _fresh_database(request, request.param, tmp_path_factory.mktemp("module-db"))
+    yield from fresh_database(request, request.param, tmp_path_factory.mktemp("module-db"))
+
+
+@pytest.fixture(scope="session")
+def elasticsearch():
+    """The in-memory Elasticsearch emulator (tests/search/elasticsearch_emulator.py) on loopback."""
+    from tests.search.elasticsearch_emulator import Emulator
+
+    emulator = Emulator()
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(request):
+    """An Elasticsearch endpoint: the real cluster FHIR_SERVER_ELASTICSEARCH_URL points at under
+    `make test-es`, else the emulator."""
+    return os.environ.get("FHIR_SERVER_ELASTICSEARCH_URL") or request.getfixturevalue("elasticsearch").url
+
+
+def elasticsearch_settings(url: str) -> dict:
+    """Settings of the Elasticsearch backend with indexes of their own (a fresh prefix)."""
+    return {"search_backend": "elasticsearch", "elasticsearch_url": url,
+            "elasticsearch_index_prefix": f"test{next(_numbers)}-{os.getpid()}-"}
+
+
+def settings_for_backend(request, database_url: str) -> Settings:
+    """The ``settings`` of a test module that runs on both search backends (``request.param``):
+    Elasticsearch over SQLite only, since the database's kind does not change what the engine matches."""
+    extra = {}
+    if request.param == "elasticsearch":
+        if not database_url.startswith("sqlite"):
+            pytest.skip("Elasticsearch runs over the SQLite database")
+        extra = elasticsearch_settings(request.getfixturevalue("elasticsearch_url"))
+    return Settings(database_url=database_url, base_url="http://fhir.test/fhir", **extra)
 
 
 @pytest.fixture

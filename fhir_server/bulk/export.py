@@ -76,7 +76,7 @@ class Exporter:
         try:
             while not progress.deleted_since:
                 with self.context.reading() as connection:
-                    page = self.context.search.search(
+                    page = self.context.search.search_database(
                         connection, query, cursor=Cursor([progress.after]) if progress.after else None, limit=self.page_size)
                     bodies = self._as_of(connection, resource_type, [version for version, _ in page])
                 if not page:

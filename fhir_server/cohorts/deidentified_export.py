@@ -44,7 +44,7 @@ def _resources(context, connection, kind: str, patients: list[str]):
     owners = Criterion("_id", "id", None, tuple(patients))
     query = SearchQuery(kind, [compartments.membership_of_any("Patient", owners, kind)])
     members = set(patients)
-    for version, _ in context.search.search(connection, query, limit=10 ** 9):
+    for version, _ in context.search.search_database(connection, query, limit=10 ** 9):
         resource = json_codec.parse(version.body)
         yield resource, _patient_of(resource, members)
 

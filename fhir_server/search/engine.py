@@ -34,8 +34,13 @@ _INDEXED_TYPES = frozenset({"string", "token", "date", "number", "quantity", "re
 
 
 class SearchEngine:
-    def __init__(self, resource_types: tuple[str, ...]):
+    """``backend`` answers searches and counts (Elasticsearch, when configured); lookups that must see
+    a write transaction's own rows (conditional writes, includes, compartments) use the SQL index,
+    which is always kept."""
+
+    def __init__(self, resource_types: tuple[str, ...], backend=None):
         self._resource_types = resource_types
+        self.backend = backend
         self._lock = threading.Lock()
         self._marker: int | None = None  # latest_change of SearchParameter when the registry was built
         self._build([])
@@ -105,13 +110,16 @@ class SearchEngine:
 
     def parse(self, resource_type: str, params: list[tuple[str, str]], *, strict: bool,
               base_url: str = "") -> SearchQuery:
-        return search_query.parse(resource_type, params, self.registry, self.index, strict=strict, base_url=base_url)
+        return search_query.parse(resource_type, params, self.registry, self.index, strict=strict, base_url=base_url,
+                                  full_text=self.backend is not None)
 
     def result_parameters(self, resource_type: str, params: list[tuple[str, str]],
                           is_type) -> results.ResultParameters:
         return results.parse(params, self.registry, is_type, resource_type, self.index.supports)
 
     def count(self, connection: Connection, query: SearchQuery) -> int:
+        if self.backend is not None:
+            return self.backend.count(connection, query)
         sql_terminology.check(connection, query)
         return sql.count(connection, query)
 
@@ -127,6 +135,15 @@ class SearchEngine:
                cursor=None, limit: int) -> list[tuple[StoredVersion, list]]:
         """A page of matches, each with its cursor values (sort values, then id); a backward cursor's
         page comes nearest-first, walking back."""
+        if self.backend is not None:
+            return self.backend.search(connection, query, sort=sort, cursor=cursor, limit=limit)
+        sql_terminology.check(connection, query)
+        return sql.search(connection, query, sort=sort, cursor=cursor, limit=limit)
+
+    def search_database(self, connection: Connection, query: SearchQuery, *, sort: list[results.SortKey] = (),
+                        cursor=None, limit: int) -> list[tuple[StoredVersion, list]]:
+        """:meth:`search` over the SQL index whatever the backend: for readers that must see one database
+        snapshot exactly (bulk export, its de-identified kind)."""
         sql_terminology.check(connection, query)
         return sql.search(connection, query, sort=sort, cursor=cursor, limit=limit)
 

@@ -43,6 +43,18 @@ class SearchIndex:
     def supports(self, resource_type: str, code: str) -> bool:
         return code in self._supported.get(resource_type, ()) or code in RESOURCE_COLUMNS
 
+    def fields(self, resource_type: str) -> list[tuple[str, str, str]]:
+        """(code, parameter type, index table) of every indexed code of the type, the derived
+        ``<reference>:identifier`` and ``<token>:of-type`` ones included."""
+        found = []
+        for code, kind, _ in self._extractors.get(resource_type, ()):
+            found.append((code, kind, TABLES[kind]))
+            if kind == "reference":
+                found.append((f"{code}:identifier", "token", TABLES["token"]))
+            elif kind == "token":
+                found.append((f"{code}:of-type", "composite", TABLES["composite"]))
+        return found
+
     def rows(self, resource_type: str, id_: str, resource: dict, *, codes: frozenset[str] | None = None,
              skip: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
         """Rows per index table for the current version of a resource (of only ``codes``, without ``skip``)."""

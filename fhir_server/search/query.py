@@ -139,12 +139,16 @@ class _Parser:
 
 
 def parse(resource_type: str, params: list[tuple[str, str]], registry: Registry, index: SearchIndex, *,
-          strict: bool, base_url: str = "") -> SearchQuery:
-    """Build the query; unknown parameters are ignored (and listed) unless ``strict``, then 400."""
+          strict: bool, base_url: str = "", full_text: bool = False) -> SearchQuery:
+    """Build the query; unknown parameters are ignored (and listed) unless ``strict``, then 400.
+    `_text` and `_content` are criteria of kind ``text`` where the backend offers ``full_text``."""
     query = SearchQuery(resource_type)
     parser = _Parser(registry, index, base_url)
     for name, raw in params:
         if name in FORMAT_PARAMETERS:
+            continue
+        if name in FULL_TEXT and full_text:
+            query.criteria.append(Criterion(name, "text", None, tuple(split_values(raw))))
             continue
         if name.split(":")[0] in FULL_TEXT:
             raise BadRequest(f"`{name}` needs full-text search, which this search backend does not offer.",

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from fhir_server import json_codec
 from fhir_server.errors import Gone, NotFound, PreconditionFailed
+from fhir_server.storage.outbox import record as record_in_outbox
 from fhir_server.storage.database import Database
 from fhir_server.storage.ids import new_id
 from fhir_server.storage.instants import format_instant
@@ -44,8 +45,11 @@ class Repository:
     """Reads and history over one database; writes go through :meth:`write`."""
 
     def __init__(self, database: Database, index_rows: IndexRows | None = None,
-                 prepare_index: Callable[[Connection], None] | None = None):
+                 prepare_index: Callable[[Connection], None] | None = None, outbox=None):
         self.database = database
+        # With a search engine outside the database: written keys go to its outbox in the write's own
+        # transaction, and ``outbox.committed(keys)`` is told after the commit (``search/backends/elasticsearch_sync.py``).
+        self.outbox = outbox
         self.index_rows = index_rows or (lambda resource_type, id_, resource, prepared=None: {})
         # Called at the start of every write transaction, e.g. to pick up SearchParameters another process stored.
         self.prepare_index = prepare_index or (lambda connection: None)
@@ -109,7 +113,11 @@ class Repository:
             session = WriteSession(connection, self.index_rows, self.multiple_values_recorded)
             yield session
             session.flush()
+            if self.outbox is not None and session.changed:
+                record_in_outbox(connection, session.changed)
         self.multiple_values_recorded.update(session.multiple_values)
+        if self.outbox is not None and session.changed:
+            self.outbox.committed(session.changed)
 
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"  # what an update did
@@ -130,6 +138,7 @@ class WriteSession:
         self.multiple_values: set[tuple[str, str, str]] = set()  # (index table, type, param) this session saw
         self._multiple_values_flushed: set[tuple[str, str, str]] = set()
         self._prefetched: dict[tuple[str, str], StoredVersion | None] = {}
+        self.changed: set[tuple[str, str]] = set()  # (type, id) of every resource written or reindexed
 
     @property
     def connection(self) -> Connection:
@@ -241,6 +250,7 @@ class WriteSession:
         self._forget_index(resource_type, id_)
         self._new_versions.append(_version_row(version))
         self._unflushed.add((resource_type, id_))
+        self.changed.add((resource_type, id_))
         return version
 
     def reindex(self, resource_type: str, ids: list[str]) -> int:
@@ -256,6 +266,7 @@ class WriteSession:
                                                          table.c.resource_id.in_(live)))
         for row in versions:
             self._add_index_rows(resource_type, row.id, json_codec.parse(row.body))
+        self.changed.update((resource_type, id_) for id_ in live)
         return len(live)
 
     def _insert_first(self, resource: dict, id_: str, method: str, prepared: dict | None) -> StoredVersion:
@@ -281,6 +292,7 @@ class WriteSession:
     def _remember(self, version: StoredVersion, served: dict, prepared: dict | None = None) -> None:
         self._new_versions.append(_version_row(version))
         self._unflushed.add((version.resource_type, version.id))
+        self.changed.add((version.resource_type, version.id))
         self._add_index_rows(version.resource_type, version.id, served, prepared)
 
     def _add_index_rows(self, resource_type: str, id_: str, resource: dict, prepared: dict | None = None) -> None:

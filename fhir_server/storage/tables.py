@@ -222,3 +222,12 @@ cohort_queries = Table(
     Index("ix_cohort_queries_requester", "requester", "seq"),
     comment="every cohort query, for the data steward; also each requester's privacy budget ledger",
 )
+
+search_outbox = Table(
+    "search_outbox",
+    metadata,
+    Column("seq", _Sequence, primary_key=True, autoincrement=True, comment="order of writes"),
+    Column("resource_type", String(64), nullable=False),
+    Column("id", String(64), nullable=False),
+    comment="resources written since their search-engine document was last brought up to date",
+)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fhir_server.app import create_app
+from tests.conftest import settings_for_backend
 from tests.fhir_client import assert_outcome, create, put
 
 KR_CORE = Path(__file__).parent.parent / "data" / "kr-core"
@@ -15,6 +18,12 @@ NICKNAME = {
     "name": "nickname", "status": "active", "description": "A patient's nickname", "code": "nickname",
     "base": ["Patient"], "type": "string", "expression": "Patient.name.where(use='nickname').given",
 }
+
+
+@pytest.fixture(params=["sql", "elasticsearch"])
+def settings(request, database_url):
+    return settings_for_backend(request, database_url)
+
 
 
 def _patient(id_: str, nickname: str) -> dict:

@@ -11,6 +11,7 @@ from fhir_server.settings import Settings
 from fhir_server.terminology_publish import publish_index
 from terminology import supplied
 from terminology.systems import icd10
+from tests.conftest import settings_for_backend
 from tests.fhir_client import assert_outcome, create
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -19,6 +20,12 @@ CANCERS = "http://fhir-server.kr/ValueSet/all-cancers"
 RARE = "http://fhir-server.kr/ValueSet/rare-diseases"
 CODES = [(ICD10, "C50"), (ICD10, "C50.9"), (ICD10, "C50.1"), (ICD10, "C34.9"), (ICD10, "D05.1"), (ICD10, "Q87.4"),
          (ICD10, "J45.9"), (ORPHA, "558"), ("http://example.org/local", "C50.9")]
+
+
+@pytest.fixture(params=["sql", "elasticsearch"])
+def settings(request, database_url):
+    return settings_for_backend(request, database_url)
+
 
 
 @pytest.fixture

@@ -36,6 +36,22 @@ def _in(table, url: str):
 CONDITIONS = {"below": _below, "above": _above, "in": _in}
 
 
+def expansion(connection: Connection, modifier: str, value) -> dict[str, list[str]]:
+    """The codes, per system, that ``:below``, ``:above`` or ``:in`` with ``value`` stands for: what a
+    search engine without these tables is given as plain terms."""
+    if modifier == "in":
+        rows = connection.execute(select(members.c.system, members.c.code).where(members.c.value_set == value))
+    else:
+        found, given = (closure.c.descendant, closure.c.ancestor) if modifier == "below" else \
+            (closure.c.ancestor, closure.c.descendant)
+        rows = connection.execute(select(closure.c.system, found).where(closure.c.system == value.system,
+                                                                        given == value.code))
+    codes: dict[str, list[str]] = {}
+    for system, code in rows:
+        codes.setdefault(system, []).append(code)
+    return codes
+
+
 def check(connection: Connection, query: SearchQuery) -> None:
     """A 400 for a hierarchy or value set that was never published, rather than silently matching nothing."""
     wanted = [(criterion, value) for criterion in _criteria(query.criteria)
