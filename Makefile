@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := data/demo
 
-.PHONY: install run test bench screenshots clean
+.PHONY: install run test test-es bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,11 @@ test: $(VENV)/.installed-test
 	scripts/ensure-chromium.sh
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 -q
+
+# The Elasticsearch backend's tests against a real cluster, e.g. FHIR_SERVER_ELASTICSEARCH_URL=http://127.0.0.1:9200
+test-es: $(VENV)/.installed-test
+	@test -n "$(FHIR_SERVER_ELASTICSEARCH_URL)" || { echo "set FHIR_SERVER_ELASTICSEARCH_URL to a cluster"; exit 2; }
+	$(BIN)/pytest -q -k "elasticsearch and not postgresql" tests/search
 
 # The README's pictures of the web pages, from a 1,000-patient synthetic hospital.
 screenshots: $(VENV)/.installed-test

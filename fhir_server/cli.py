@@ -1,4 +1,4 @@
-"""The `fhir-server` command: serve, init-db, load, import, export, mllp, reindex, token, cohort, federate,
+"""The `fhir-server` command: serve, init-db, load, import, export, mllp, reindex, reconcile, token, cohort, federate,
 deidentify, settings."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from fhir_server import search_engine_commands
 from fhir_server.cohorts import commands as cohort_commands
 from fhir_server.security.access import ROLES
 from fhir_server.settings import Settings, describe
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     reindex = commands.add_parser("reindex", help="rebuild the search index of stored resources, e.g. after "
                                                   "storing SearchParameters")
     reindex.add_argument("--type", dest="resource_type", help="only resources of this type")
+    reindex.add_argument("--search-engine", action="store_true",
+                         help="rebuild the Elasticsearch indexes from the database with _bulk instead")
+    search_engine_commands.add_parsers(commands)
 
     token = commands.add_parser("token", help="print a bearer token signed by the local development key "
                                               "(FHIR_SERVER_AUTH_DEV_KEY, created if missing), to try the server "
@@ -128,8 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         return _export(settings, args)
     elif args.command == "mllp":
         return _mllp(settings, args)
+    elif args.command == "reindex" and args.search_engine:
+        return search_engine_commands.run_reindex(settings, args.resource_type)
     elif args.command == "reindex":
         return _reindex(settings, args.resource_type)
+    elif args.command == "reconcile":
+        return search_engine_commands.run_reconcile(settings, args)
     elif args.command in ("cohort", "federate", "deidentify"):
         return cohort_commands.run(settings, args)
     elif args.command == "token":

@@ -49,6 +49,9 @@ class SearchEngine:
         registry = Registry(custom + r4()["searchParameters"], self._resource_types)
         self.registry, self.index, self._has_custom = registry, SearchIndex(registry, self._resource_types), bool(custom)
 
+    def index_types(self) -> tuple[str, ...]:
+        return self._resource_types
+
     def refresh(self, connection: Connection) -> None:
         """Rebuild the registry if SearchParameters were written since it was built (by any process)."""
         marker = latest_change(connection, "SearchParameter")

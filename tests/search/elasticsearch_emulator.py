@@ -10,6 +10,7 @@ everything else untouched. Nothing of this is product code: a real cluster needs
 from __future__ import annotations
 
 import http.client
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -29,11 +30,13 @@ def _plain(media_type: str) -> str:
 
 class _Proxy(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: without this, 40 ms per answer
     upstream: tuple[str, int]
 
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        self.server.authorizations.append(self.headers.get("Authorization"))
         if self.server.unreachable:  # hang up without an answer, as a cluster that went away
             self.close_connection = True
             return
@@ -67,13 +70,33 @@ class Emulator:
     def __init__(self):
         self._engine = OsmemServer.start(japanese=False)
         upstream = urlsplit(self._engine.url)
-        handler = type("Proxy", (_Proxy,), {"upstream": (upstream.hostname, upstream.port)})
-        self._proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._proxy.daemon_threads = True
-        self._proxy.unreachable = False
-        self._thread = threading.Thread(target=self._proxy.serve_forever, daemon=True)
-        self._thread.start()
+        self._handler = type("Proxy", (_Proxy,), {"upstream": (upstream.hostname, upstream.port)})
+        self._proxies: list[ThreadingHTTPServer] = []
+        self._proxy = self._serve()
         self.url = f"http://127.0.0.1:{self._proxy.server_address[1]}"
+
+    def _serve(self, tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
+        proxy = ThreadingHTTPServer(("127.0.0.1", 0), self._handler)
+        if tls is not None:
+            proxy.socket = tls.wrap_socket(proxy.socket, server_side=True)
+        proxy.daemon_threads = True
+        proxy.unreachable = False
+        proxy.authorizations = []  # the Authorization header of each request, for the connection tests
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        self._proxies.append(proxy)
+        return proxy
+
+    def serve_tls(self, certificate: str, key: str) -> tuple[str, list[str]]:
+        """Another proxy to the same engine, over TLS with this certificate: its URL, and the list the
+        Authorization headers it receives are added to."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        proxy = self._serve(context)
+        return f"https://127.0.0.1:{proxy.server_address[1]}", proxy.authorizations
+
+    @property
+    def authorizations(self) -> list[str]:
+        return self._proxy.authorizations
 
     @property
     def unreachable(self) -> bool:
@@ -85,6 +108,7 @@ class Emulator:
         self._proxy.unreachable = value
 
     def close(self) -> None:
-        self._proxy.shutdown()
-        self._proxy.server_close()
+        for proxy in self._proxies:
+            proxy.shutdown()
+            proxy.server_close()
         self._engine.close()

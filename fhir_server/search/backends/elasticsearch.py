@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Iterator
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -52,7 +53,17 @@ class ElasticsearchBackend:
         self._lock = threading.Lock()
 
     def index_name(self, resource_type: str) -> str:
+        """The alias searches and writes use; it points at the type's current concrete index."""
         return self.prefix + resource_type.lower()
+
+    def new_index(self, resource_type: str, alias: bool) -> str:
+        """Create a concrete index for the type, named by the time (``fhir-patient-<ms>``), mapped from the
+        current registry; with ``alias``, the type's alias points at it at once."""
+        name = f"{self.index_name(resource_type)}-{time.time_ns() // 1_000_000}"
+        mapping = documents.mappings(self._search_index().fields(resource_type))
+        self.client.indices.create(index=name, settings=documents.SETTINGS, mappings=mapping,
+                                   aliases={self.index_name(resource_type): {}} if alias else None)
+        return name
 
     def ensure_index(self, resource_type: str) -> None:
         """Create the type's index, or add the fields of SearchParameters stored since its mapping was put."""
@@ -60,17 +71,24 @@ class ElasticsearchBackend:
         if self._mapped.get(resource_type) is search_index:
             return
         with self._lock:
-            mapping = documents.mappings(search_index.fields(resource_type))
             name = self.index_name(resource_type)
             if not self.client.indices.exists(index=name):
                 try:
-                    self.client.indices.create(index=name, settings=documents.SETTINGS, mappings=mapping)
-                except ApiError as error:
+                    self.new_index(resource_type, alias=True)
+                except ApiError as error:  # another process created it first
                     if error.status != 400 or "already_exists" not in str(error):
                         raise
             else:
-                self.client.indices.put_mapping(index=name, properties=mapping["properties"])
+                self.client.indices.put_mapping(
+                    index=name, properties=documents.mappings(search_index.fields(resource_type))["properties"])
             self._mapped[resource_type] = search_index
+
+    def existing_indexes(self) -> set[str]:
+        """The aliases (and any concrete index without one) under this server's prefix."""
+        found = set()
+        for concrete, described in self.client.indices.get_alias(index=f"{self.prefix}*").items():
+            found.update(described.get("aliases") or {concrete: None})
+        return found
 
     def count(self, connection: Connection, query: SearchQuery) -> int:
         with _answering():

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from elasticsearch import ApiError, TransportError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from fhir_server import json_codec
 from fhir_server.search.backends import elasticsearch_documents as documents
 from fhir_server.storage import outbox
-from fhir_server.storage.tables import resources
+from fhir_server.storage.tables import resource_versions, resources
 from fhir_server.storage.versions import current_versions
 
 log = logging.getLogger(__name__)
@@ -37,17 +37,19 @@ class BulkRefused(Exception):
 
 @dataclass
 class Differences:
-    """What reconcile found for one resource type: ids only in the database, only in the index, and in
-    both with another version."""
+    """What reconcile found for one resource type: ids only in the database, only in the index, older in
+    the index than in the database, and newer in the index (an index kept from other data, or a
+    database restored from an older backup)."""
 
     resource_type: str
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    ahead: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.missing) + len(self.extra) + len(self.stale)
+        return len(self.missing) + len(self.extra) + len(self.stale) + len(self.ahead)
 
 
 class Synchronizer:
@@ -93,8 +95,8 @@ class Synchronizer:
                 operations += self._operations(resource_type, id_, row)
         self._bulk(operations, refresh)
 
-    def _operations(self, resource_type: str, id_: str, row) -> list[dict]:
-        name = self.backend.index_name(resource_type)
+    def _operations(self, resource_type: str, id_: str, row, index: str | None = None) -> list[dict]:
+        name = index or self.backend.index_name(resource_type)
         if row is None or row.body is None:
             versioned = {"version": row.version_id, "version_type": "external_gte"} if row is not None else {}
             return [{"delete": {"_index": name, "_id": id_, **versioned}}]
@@ -144,26 +146,41 @@ class Synchronizer:
             self._timer.cancel()
 
     def reindex(self, resource_type: str, progress: Callable[[int], None] = lambda done: None) -> int:
-        """Rebuild the type's index from the database: every current resource is written again with
-        ``_bulk``, streaming in id order, then documents of resources the database no longer has go."""
+        """Rebuild the type's index from the database into a new index, streaming its current resources
+        in id order with ``_bulk``, then point the type's alias at it in one step and drop the old one:
+        searches use the old index until the new one is whole. Resources written meanwhile went to the
+        old index, so they are pushed again afterwards."""
         self.backend.ensure_index(resource_type)
+        with self.database.read() as connection:
+            started = connection.execute(select(func.max(resource_versions.c.seq))).scalar_one() or 0
+        fresh = self.backend.new_index(resource_type, alias=False)
         done = 0
         for rows in _current(self.database, resource_type):
             operations = []
             for row in rows:
-                operations += self._operations(resource_type, row.id, row)
+                operations += self._operations(resource_type, row.id, row, index=fresh)
             self._bulk(operations, refresh="false")
             done += len(rows)
             progress(done)
-        extra = self.reconcile(resource_type).extra
-        self._bulk([{"delete": {"_index": self.backend.index_name(resource_type), "_id": id_}} for id_ in extra],
-                   refresh="false")
-        self.backend.client.indices.refresh(index=self.backend.index_name(resource_type))
+        client, alias = self.backend.client, self.backend.index_name(resource_type)
+        client.indices.refresh(index=fresh)
+        old = list(client.indices.get_alias(name=alias)) if client.indices.exists_alias(name=alias) else []
+        actions = [{"remove": {"index": name, "alias": alias}} for name in old]
+        if not old and client.indices.exists(index=alias):
+            actions.append({"remove_index": {"index": alias}})  # a concrete index under the alias's name
+        client.indices.update_aliases(actions=actions + [{"add": {"index": fresh, "alias": alias}}])
+        for name in old:
+            client.indices.delete(index=name)
+        with self.database.read() as connection:
+            written = connection.execute(select(resource_versions.c.id).distinct().where(
+                resource_versions.c.resource_type == resource_type, resource_versions.c.seq > started)).scalars().all()
+            for start in range(0, len(written), BATCH):
+                self.push(connection, {(resource_type, id_) for id_ in written[start:start + BATCH]})
         return done
 
     def reconcile(self, resource_type: str, repair: bool = False) -> Differences:
         """Compare the database's current resources of a type with the index, by id and version, both
-        streamed in id order; with ``repair``, push every difference."""
+        streamed in id order; with ``repair``, bring the index in line (:meth:`_repair`)."""
         self.backend.ensure_index(resource_type)
         self.backend.client.indices.refresh(index=self.backend.index_name(resource_type))
         differences = Differences(resource_type)
@@ -180,16 +197,24 @@ class Synchronizer:
                 index_item = next(indexed, None)
             else:
                 if database_item[1] != index_item[1]:
-                    differences.stale.append(database_item[0])
+                    (differences.stale if index_item[1] < database_item[1] else differences.ahead).append(
+                        database_item[0])
                 database_item, index_item = next(stored, None), next(indexed, None)
         if repair and differences.total:
-            keys = {(resource_type, id_) for id_ in differences.missing + differences.extra + differences.stale}
-            ordered = sorted(keys)
-            for start in range(0, len(ordered), BATCH):
-                with self.database.read() as connection:
-                    self.push(connection, set(ordered[start:start + BATCH]), refresh="false")
-            self.backend.client.indices.refresh(index=self.backend.index_name(resource_type))
+            self._repair(differences)
         return differences
+
+    def _repair(self, differences: Differences) -> None:
+        """Push what differs; a document the engine will not write over (newer than the database, or a
+        deletion it remembers at a higher version) leaves a difference, and then the index is rebuilt."""
+        resource_type = differences.resource_type
+        ordered = sorted({(resource_type, id_) for id_ in differences.missing + differences.extra + differences.stale})
+        for start in range(0, len(ordered), BATCH):
+            with self.database.read() as connection:
+                self.push(connection, set(ordered[start:start + BATCH]), refresh="false")
+        self.backend.client.indices.refresh(index=self.backend.index_name(resource_type))
+        if differences.ahead or self.reconcile(resource_type).total:
+            self.reindex(resource_type)
 
     def _indexed(self, resource_type: str) -> Iterator[tuple[str, int]]:
         after = None
