@@ -46,9 +46,9 @@ def free_port() -> int:
 
 
 def start_server(database_url: str, port: int, workers: int | None = None,
-                 auth_key: Path | None = None) -> subprocess.Popen:
+                 auth_key: Path | None = None, settings: dict[str, str] | None = None) -> subprocess.Popen:
     environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING",
-                   **({"FHIR_SERVER_WORKERS": str(workers)} if workers else {})}
+                   **({"FHIR_SERVER_WORKERS": str(workers)} if workers else {}), **(settings or {})}
     if auth_key is not None:
         environment.update(FHIR_SERVER_AUTH="on", FHIR_SERVER_AUTH_DEV_KEY=str(auth_key), FHIR_SERVER_PORT=str(port))
         token = subprocess.run([BIN / "fhir-server", "token", "--scope", "user/*.cruds", "--role", "integrator"],

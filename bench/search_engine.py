@@ -15,12 +15,10 @@ header-rewriting proxy): the figures are the emulator's, not Elasticsearch's.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -28,13 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from rest_core import free_port, start_server  # noqa: E402
-from search import PER_BUNDLE, get, queries  # noqa: E402
+from search import PER_BUNDLE, measure  # noqa: E402
 from synthetic import bundles  # noqa: E402
-
-ENGINE_VARIABLES = ("FHIR_SERVER_SEARCH_BACKEND", "FHIR_SERVER_ELASTICSEARCH_URL",
-                    "FHIR_SERVER_ELASTICSEARCH_INDEX_PREFIX")
-
 
 def load(settings, patients: int, visits: int) -> tuple[int, float]:
     """Store the patients' Bundles through the pipeline, as `POST /fhir` does; (resources, seconds)."""
@@ -50,6 +43,7 @@ def load(settings, patients: int, visits: int) -> tuple[int, float]:
             raise RuntimeError(f"load failed: {response.status} {response.body[:300]!r}")
         loaded += len(bundle["entry"])
     seconds = time.perf_counter() - started
+    context.repository.database.analyze()  # as `fhir-server load` does: SQLite plans by the statistics
     context.repository.database.dispose()
     return loaded, seconds
 
@@ -66,27 +60,6 @@ def reindex(settings) -> tuple[int, float]:
     seconds = time.perf_counter() - started
     context.repository.database.dispose()
     return done, seconds
-
-
-def measure(database_url: str, repeat: int, engine: dict[str, str]) -> dict:
-    for variable in ENGINE_VARIABLES:
-        os.environ.pop(variable, None)
-    os.environ.update(engine)
-    port = free_port()
-    server = start_server(database_url, port)
-    results = {}
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        for name, path in queries(connection).items():
-            _, first = get(connection, path)
-            timings = sorted(get(connection, path)[0] for _ in range(repeat))
-            results[name] = {"p50_ms": round(statistics.median(timings), 2),
-                             "p95_ms": round(timings[int(0.95 * (len(timings) - 1))], 2),
-                             "first_page_or_total": first.get("total", len(first.get("entry", [])))}
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-    return results
 
 
 def main() -> None:
@@ -123,7 +96,7 @@ def main() -> None:
             "bundles_resources_per_second": {"sql only": round(resources / sql_seconds),
                                              "with elasticsearch (refresh=wait_for)": round(resources / engine_seconds)},
             "reindex_bulk_resources_per_second": round(reindexed / reindex_seconds),
-            "queries": {"sql": measure(engine_url, args.repeat, {}),
+            "queries": {"sql": measure(engine_url, args.repeat, {"FHIR_SERVER_SEARCH_BACKEND": "sql"}),
                         "elasticsearch": measure(engine_url, args.repeat, engine)},
         }
         print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -152,7 +152,8 @@ class Settings:
     )
     elasticsearch_refresh: str = _setting(
         "wait_for", "`wait_for`: a write returns once its resource is searchable (read-after-write); `false`: "
-        "it returns at once and is searchable within the cluster's refresh interval (more writes per second).",
+        "it returns at once and is searchable within the cluster's refresh interval (more writes per second); "
+        "`true` refreshes at once (for tests, costly).",
     )
     elasticsearch_outbox_seconds: int = _setting(
         5, "How often a server process retries the outbox: writes that reached the database while Elasticsearch "

@@ -119,7 +119,15 @@ def settings(database_url) -> Settings:
 def app(settings):
     app = create_app(settings)
     yield app
-    app.extensions["fhir"].repository.database.dispose()
+    close(app)
+
+
+def close(app) -> None:
+    """Stop what the app started: its outbox timer (with Elasticsearch) and its database connections."""
+    repository = app.extensions["fhir"].repository
+    if repository.outbox is not None:
+        repository.outbox.stop()
+    repository.database.dispose()
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ class SearchIndex:
                         continue  # not offered: searching it is an unknown parameter, never a silent miss
             self._extractors[resource_type] = compiled
         self._selections: dict[tuple, list] = {}  # extractors of some parameters only, per type and choice
+        self._fields: dict[str, list[tuple[str, str, str]]] = {}
         self._supported = {resource_type: {code for code, _, _ in compiled}
                            for resource_type, compiled in self._extractors.items()}
 
@@ -46,6 +47,8 @@ class SearchIndex:
     def fields(self, resource_type: str) -> list[tuple[str, str, str]]:
         """(code, parameter type, index table) of every indexed code of the type, the derived
         ``<reference>:identifier`` and ``<token>:of-type`` ones included."""
+        if resource_type in self._fields:
+            return self._fields[resource_type]
         found = []
         for code, kind, _ in self._extractors.get(resource_type, ()):
             found.append((code, kind, TABLES[kind]))
@@ -53,6 +56,7 @@ class SearchIndex:
                 found.append((f"{code}:identifier", "token", TABLES["token"]))
             elif kind == "token":
                 found.append((f"{code}:of-type", "composite", TABLES["composite"]))
+        self._fields[resource_type] = found
         return found
 
     def rows(self, resource_type: str, id_: str, resource: dict, *, codes: frozenset[str] | None = None,

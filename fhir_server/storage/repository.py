@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
@@ -110,24 +111,35 @@ class Repository:
         """One all-or-nothing database transaction."""
         with self.database.write() as connection:
             self.prepare_index(connection)
-            session = WriteSession(connection, self.index_rows, self.multiple_values_recorded)
+            session = WriteSession(connection, self.index_rows, self.multiple_values_recorded,
+                                   keep_indexed=self.outbox is not None)
             yield session
             session.flush()
             if self.outbox is not None and session.changed:
                 record_in_outbox(connection, session.changed)
         self.multiple_values_recorded.update(session.multiple_values)
         if self.outbox is not None and session.changed:
-            self.outbox.committed(session.changed)
+            self.outbox.committed(session.changed, session.indexed)
 
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"  # what an update did
+
+
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """A version as the write indexed it: the resource as served and its index rows per table."""
+
+    version_id: int
+    last_updated: int
+    resource: dict
+    rows: dict[str, list[dict]]
 
 
 class WriteSession:
     """Writes inside one database transaction; every method keeps the version rules of FHIR."""
 
     def __init__(self, connection: Connection, index_rows: IndexRows,
-                 multiple_values_recorded: set[tuple[str, str, str]] = frozenset()):
+                 multiple_values_recorded: set[tuple[str, str, str]] = frozenset(), keep_indexed: bool = False):
         self._connection = connection
         self._index_rows = index_rows
         self._new_resources: list[dict] = []
@@ -139,6 +151,9 @@ class WriteSession:
         self._multiple_values_flushed: set[tuple[str, str, str]] = set()
         self._prefetched: dict[tuple[str, str], StoredVersion | None] = {}
         self.changed: set[tuple[str, str]] = set()  # (type, id) of every resource written or reindexed
+        # With ``keep_indexed``, what each stored version was indexed from, so that a search engine outside the
+        # database gets its documents without parsing and extracting again: (type, id) -> Indexed.
+        self.indexed: dict[tuple[str, str], Indexed] | None = {} if keep_indexed else None
 
     @property
     def connection(self) -> Connection:
@@ -293,15 +308,21 @@ class WriteSession:
         self._new_versions.append(_version_row(version))
         self._unflushed.add((version.resource_type, version.id))
         self.changed.add((version.resource_type, version.id))
-        self._add_index_rows(version.resource_type, version.id, served, prepared)
+        rows = self._add_index_rows(version.resource_type, version.id, served, prepared)
+        if self.indexed is not None:
+            self.indexed[(version.resource_type, version.id)] = Indexed(version.version_id, version.last_updated,
+                                                                         served, rows)
 
-    def _add_index_rows(self, resource_type: str, id_: str, resource: dict, prepared: dict | None = None) -> None:
-        for table, rows in self._index_rows(resource_type, id_, resource, prepared).items():
+    def _add_index_rows(self, resource_type: str, id_: str, resource: dict,
+                        prepared: dict | None = None) -> dict[str, list[dict]]:
+        indexed = self._index_rows(resource_type, id_, resource, prepared)
+        for table, rows in indexed.items():
             self._new_index_rows.setdefault(table, []).extend(rows)
             if len(rows) > 1:
                 params = [row["param"] for row in rows]
                 self.multiple_values.update((table, resource_type, param) for param in set(params)
                                             if params.count(param) > 1)
+        return indexed
 
     @staticmethod
     def _served(resource: dict, id_: str, version_id: int, method: str,

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from fhir_server.app import create_app
 from fhir_server.settings import Settings
 from fhir_server.definitions import r4
-from tests.conftest import fresh_database, elasticsearch_settings
+from tests.conftest import close, elasticsearch_settings, fresh_database
 from tests.fhir_client import last_page_url, pages
 from tests.search import oracle
 
@@ -115,7 +115,7 @@ def loaded(request, module_database_url, search_backend, tmp_path_factory):
     for resource in resources:
         stored[resource["id"]] = client.get(f"/fhir/{resource['resourceType']}/{resource['id']}").get_json(force=True)
     yield client, stored
-    app.extensions["fhir"].repository.database.dispose()
+    close(app)
 
 
 def server_ids(client, resource_type: str, name: str, value: str) -> set[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Iterator
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -20,7 +19,7 @@ from sqlalchemy import Connection
 from fhir_server.errors import Unavailable
 from fhir_server.search.backends import sql, sql_terminology
 from fhir_server.search.backends import elasticsearch_documents as documents
-from fhir_server.search.backends.elasticsearch_query import MATCH_NONE, compile_node
+from fhir_server.search.backends.elasticsearch_query import MATCH_ALL, MATCH_NONE, compile_node
 from fhir_server.search.query import Chain, Has, Node, SearchQuery
 from fhir_server.search.results import SortKey
 from fhir_server.settings import Settings
@@ -29,6 +28,7 @@ from fhir_server.storage.versions import StoredVersion
 log = logging.getLogger(__name__)
 PAGE = 10_000  # hits per request while collecting a chain's or _has's ids: the engine's default window
 TERMS = 10_000  # ids per `terms` query, well under index.max_terms_count (65,536)
+POINT_IN_TIME_KEEP_ALIVE = "2m"  # between two requests of one scan, not the whole scan
 _LONG_MAX, _LONG_MIN = 2 ** 63 - 1, -(2 ** 63)
 
 
@@ -47,19 +47,23 @@ class ElasticsearchBackend:
     def __init__(self, settings: Settings, search_index):
         self.client = connect(settings)
         self.prefix = settings.elasticsearch_index_prefix
+        if settings.elasticsearch_refresh not in ("wait_for", "false", "true"):
+            raise ValueError(f"FHIR_SERVER_ELASTICSEARCH_REFRESH must be wait_for, false or true, not "
+                             f"{settings.elasticsearch_refresh!r}")
         self.refresh = settings.elasticsearch_refresh
         self._search_index = search_index  # () -> the engine's current SearchIndex (it changes with the registry)
         self._mapped: dict[str, object] = {}  # resource type -> the SearchIndex its mapping was last put for
         self._lock = threading.Lock()
+        self.points_in_time = True  # until the engine says it has none
 
     def index_name(self, resource_type: str) -> str:
         """The alias searches and writes use; it points at the type's current concrete index."""
         return self.prefix + resource_type.lower()
 
-    def new_index(self, resource_type: str, alias: bool) -> str:
-        """Create a concrete index for the type, named by the time (``fhir-patient-<ms>``), mapped from the
-        current registry; with ``alias``, the type's alias points at it at once."""
-        name = f"{self.index_name(resource_type)}-{time.time_ns() // 1_000_000}"
+    def new_index(self, resource_type: str, version: str, alias: bool) -> str:
+        """Create a concrete index for the type (``fhir-patient-<version>``), mapped from the current
+        registry; with ``alias``, the type's alias points at it at once."""
+        name = f"{self.index_name(resource_type)}-{version}"
         mapping = documents.mappings(self._search_index().fields(resource_type))
         self.client.indices.create(index=name, settings=documents.SETTINGS, mappings=mapping,
                                    aliases={self.index_name(resource_type): {}} if alias else None)
@@ -73,10 +77,10 @@ class ElasticsearchBackend:
         with self._lock:
             name = self.index_name(resource_type)
             if not self.client.indices.exists(index=name):
-                try:
-                    self.new_index(resource_type, alias=True)
-                except ApiError as error:  # another process created it first
-                    if error.status != 400 or "already_exists" not in str(error):
+                try:  # one name for every process: of two creating it at once, one is told it exists
+                    self.new_index(resource_type, "1", alias=True)
+                except ApiError as error:
+                    if error.status_code != 400 or "already_exists" not in str(error):
                         raise
             else:
                 self.client.indices.put_mapping(
@@ -101,16 +105,32 @@ class ElasticsearchBackend:
         """A page of matches with their cursor values (sort values, then id); a backward cursor's page
         comes nearest-first. A value a resource lacks is None in the cursor, as in the SQL backend."""
         backward = cursor is not None and cursor.backward
+        after = _search_after(sort, cursor.values) if cursor is not None else None
+        page: list[tuple[StoredVersion, list]] = []
         with _answering():
             self.ensure_index(query.resource_type)
-            request = {"index": self.index_name(query.resource_type), "query": self._compile(connection, query),
-                       "size": limit, "sort": _sort(sort, backward), "_source": False, "track_total_hits": False}
-            if cursor is not None:
-                request["search_after"] = _search_after(sort, cursor.values)
-            hits = self.client.search(**request)["hits"]["hits"]
+            compiled = self._compile(connection, query)
+            while len(page) < limit:
+                request = {"index": self.index_name(query.resource_type), "query": compiled,
+                           "size": min(limit - len(page), PAGE),
+                           "sort": _sort(sort, backward), "_source": False, "track_total_hits": False}
+                if after is not None:
+                    request["search_after"] = after
+                hits = self.client.search(**request)["hits"]["hits"]
+                page += self._stored(connection, query.resource_type, sort, hits)
+                if len(hits) < request["size"]:
+                    break
+                after = hits[-1]["sort"]  # some hits were resources deleted since: fill the page up
+        return page
+
+    @staticmethod
+    def _stored(connection: Connection, resource_type: str, sort: list[SortKey],
+                hits: list[dict]) -> list[tuple[StoredVersion, list]]:
+        """The hits' current versions from the database, in the hits' order, each with its cursor values;
+        a resource the index still has but the database has deleted (its outbox row not yet pushed) is left out."""
         order = {hit["_id"]: _cursor_values(sort, hit["sort"]) for hit in hits}
         stored = {version.id: version for version in sql.current_versions_of(
-            connection, {(query.resource_type, id_) for id_ in order})}
+            connection, {(resource_type, id_) for id_ in order})}
         return [(stored[id_], values) for id_, values in order.items() if id_ in stored]
 
     def _compile(self, connection: Connection, query: SearchQuery) -> dict:
@@ -143,20 +163,53 @@ class ElasticsearchBackend:
         return _terms("id", sorted(targets))
 
     def _matches(self, resource_type: str, query: dict, fields: list[str] | None = None) -> Iterator[tuple[str, dict]]:
-        """Every (id, chosen source fields) matching ``query``, in pages of ``PAGE`` by id."""
+        """Every (id, chosen source fields) matching ``query``."""
+        for hit in self.scan(resource_type, query, fields=fields, size=PAGE):
+            yield hit["_id"], hit.get("_source", {})
+
+    def scan(self, resource_type: str, query: dict | None = None, *, fields: list[str] | None = None,
+             version: bool = False, size: int = PAGE) -> Iterator[dict]:
+        """Every hit of the type's index matching ``query``, in id order, in requests of ``size`` with
+        ``search_after``; over one point in time where the engine offers it, so that writes meanwhile do not
+        shift hits between requests."""
         self.ensure_index(resource_type)
+        point_in_time = self._open_point_in_time(resource_type)
         after = None
-        while True:
-            request = {"index": self.index_name(resource_type), "query": query, "size": PAGE,
-                       "sort": [{"id": "asc"}], "_source": fields or False, "track_total_hits": False}
-            if after is not None:
-                request["search_after"] = after
-            hits = self.client.search(**request)["hits"]["hits"]
-            for hit in hits:
-                yield hit["_id"], hit.get("_source", {})
-            if len(hits) < PAGE:
-                return
-            after = hits[-1]["sort"]
+        try:
+            while True:
+                request = {"query": query or MATCH_ALL, "size": size, "sort": [{"id": "asc"}],
+                           "_source": fields or False, "version": version, "track_total_hits": False}
+                if point_in_time is not None:
+                    request["pit"] = {"id": point_in_time, "keep_alive": POINT_IN_TIME_KEEP_ALIVE}
+                else:
+                    request["index"] = self.index_name(resource_type)
+                if after is not None:
+                    request["search_after"] = after
+                answer = self.client.search(**request)
+                point_in_time = answer.get("pit_id", point_in_time)
+                hits = answer["hits"]["hits"]
+                yield from hits
+                if len(hits) < size:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            if point_in_time is not None:
+                self.client.close_point_in_time(id=point_in_time)
+
+    def _open_point_in_time(self, resource_type: str) -> str | None:
+        """A point in time over the type's index, or None where the engine has none (the emulator, and
+        OpenSearch before 2.4, answer 400 or 404); asked once per process."""
+        if not self.points_in_time:
+            return None
+        try:
+            return self.client.open_point_in_time(index=self.index_name(resource_type),
+                                                  keep_alive=POINT_IN_TIME_KEEP_ALIVE)["id"]
+        except ApiError as error:
+            if error.status_code not in (400, 404, 405):
+                raise
+            log.info("Elasticsearch offers no point in time (%s); paging without one", error.status_code)
+            self.points_in_time = False
+            return None
 
 
 def _terms(field: str, values: list[str]) -> dict:
@@ -198,8 +251,8 @@ def _missing(key: SortKey):
 
 def _cursor_values(keys: list[SortKey], values: list) -> list:
     """The engine's sort values with its stand-ins for a missing value turned into None."""
-    return [None if value in (_missing(key), "Infinity", "-Infinity") and value is not None else value
-            for key, value in zip(keys, values)] + values[len(keys):]
+    return [None if key.numeric and value == _missing(key) else value for key, value in zip(keys, values)] + \
+        values[len(keys):]
 
 
 def _search_after(keys: list[SortKey], values: list) -> list:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -57,31 +58,42 @@ class Synchronizer:
         self.backend, self.engine, self.database = backend, engine, database
         self._timer: threading.Timer | None = None
 
-    def committed(self, keys: set[tuple[str, str]]) -> None:
-        """A write committed: push its resources now; on failure they wait in the outbox."""
+    def committed(self, keys: set[tuple[str, str]], indexed: dict | None = None) -> None:
+        """A write committed: push its resources now; on failure they wait in the outbox. ``indexed`` holds
+        what the write indexed each version from (``repository.Indexed``), which spares parsing it again."""
         try:
-            self.drain(keys)
+            self.drain(keys, indexed)
         except (*_UNREACHABLE, BulkRefused) as error:
             log.warning("search index behind the database (%d resources wait in the outbox): %s", len(keys), error)
 
-    def drain(self, keys: set[tuple[str, str]] | None = None) -> int:
+    def drain(self, keys: set[tuple[str, str]] | None = None, indexed: dict | None = None) -> int:
         """Push the outbox's resources (only ``keys``' when given) and clear their rows; how many were pushed."""
+        if keys is not None:
+            ordered = sorted(keys)
+            return sum(self._drain_batch(set(ordered[start:start + BATCH]), indexed)
+                       for start in range(0, len(ordered), BATCH))
         pushed = 0
         while True:
-            with self.database.read() as connection:
-                rows = outbox.pending(connection, BATCH, keys)
-                if not rows:
-                    return pushed
-                self.push(connection, {(resource_type, id_) for _, resource_type, id_ in rows})
-            with self.database.write() as connection:
-                outbox.done(connection, [seq for seq, _, _ in rows])
-            pushed += len(rows)
-            if keys is not None:
+            done = self._drain_batch(None)
+            if not done:
                 return pushed
+            pushed += done
 
-    def push(self, connection: Connection, keys: set[tuple[str, str]], refresh: str | None = None) -> None:
+    def _drain_batch(self, keys: set[tuple[str, str]] | None, indexed: dict | None = None) -> int:
+        """One ``_bulk`` request's worth: the outbox rows of ``keys``, else the oldest ``BATCH``."""
+        with self.database.read() as connection:
+            rows = outbox.pending(connection, BATCH, keys)
+            if not rows:
+                return 0
+            self.push(connection, {(resource_type, id_) for _, resource_type, id_ in rows}, indexed=indexed)
+        with self.database.write() as connection:
+            outbox.done(connection, [seq for seq, _, _ in rows])
+        return len(rows)
+
+    def push(self, connection: Connection, keys: set[tuple[str, str]], refresh: str | None = None,
+             indexed: dict | None = None) -> None:
         """Bring the documents of these resources to their current versions (a deleted or unknown one
-        is removed)."""
+        is removed). The database says which version is current; ``indexed`` may hold it ready."""
         by_type: dict[str, list[str]] = {}
         for resource_type, id_ in sorted(keys):
             by_type.setdefault(resource_type, []).append(id_)
@@ -91,29 +103,29 @@ class Synchronizer:
             found = {row.id: row for row in connection.execute(current_versions.where(
                 resources.c.resource_type == resource_type, resources.c.id.in_(ids)))}
             for id_ in ids:
-                row = found.get(id_)
-                operations += self._operations(resource_type, id_, row)
+                operations += self._operations(resource_type, id_, found.get(id_),
+                                               ready=(indexed or {}).get((resource_type, id_)))
         self._bulk(operations, refresh)
 
-    def _operations(self, resource_type: str, id_: str, row, index: str | None = None) -> list[dict]:
+    def _operations(self, resource_type: str, id_: str, row, index: str | None = None, ready=None) -> list[dict]:
         name = index or self.backend.index_name(resource_type)
         if row is None or row.body is None:
             versioned = {"version": row.version_id, "version_type": "external_gte"} if row is not None else {}
             return [{"delete": {"_index": name, "_id": id_, **versioned}}]
+        if ready is None or ready.version_id != row.version_id:  # another write came since: index what is stored
+            resource = json_codec.parse(row.body)
+            rows = self.engine.index.rows(resource_type, id_, resource)
+        else:
+            resource, rows = ready.resource, ready.rows
         return [{"index": {"_index": name, "_id": id_, "version": row.version_id, "version_type": "external_gte"}},
-                self.document(resource_type, id_, row.last_updated, row.body)]
-
-    def document(self, resource_type: str, id_: str, last_updated: int, body: bytes) -> dict:
-        index = self.engine.index
-        resource = json_codec.parse(body)
-        return documents.document(id_, last_updated, resource, index.rows(resource_type, id_, resource),
-                                  documents.sortable(index.fields(resource_type)))
+                documents.document(id_, row.last_updated, resource, rows,
+                                   documents.sortable(self.engine.index.fields(resource_type)))]
 
     def _bulk(self, operations: list[dict], refresh: str | None = None) -> None:
         if not operations:
             return
         refresh = self.backend.refresh if refresh is None else refresh
-        answer = self.backend.client.bulk(operations=operations, refresh=refresh if refresh != "false" else False)
+        answer = self.backend.client.bulk(operations=operations, refresh={"false": False, "true": True}.get(refresh, refresh))
         if not answer["errors"]:
             return
         refused = [(kind, result) for item in answer["items"] for kind, result in item.items()
@@ -153,7 +165,7 @@ class Synchronizer:
         self.backend.ensure_index(resource_type)
         with self.database.read() as connection:
             started = connection.execute(select(func.max(resource_versions.c.seq))).scalar_one() or 0
-        fresh = self.backend.new_index(resource_type, alias=False)
+        fresh = self.backend.new_index(resource_type, str(time.time_ns() // 1_000_000), alias=False)
         done = 0
         for rows in _current(self.database, resource_type):
             operations = []
@@ -217,18 +229,8 @@ class Synchronizer:
             self.reindex(resource_type)
 
     def _indexed(self, resource_type: str) -> Iterator[tuple[str, int]]:
-        after = None
-        while True:
-            request = {"index": self.backend.index_name(resource_type), "size": BATCH, "sort": [{"id": "asc"}],
-                       "_source": False, "version": True, "track_total_hits": False}
-            if after is not None:
-                request["search_after"] = after
-            hits = self.backend.client.search(**request)["hits"]["hits"]
-            for hit in hits:
-                yield hit["_id"], hit["_version"]
-            if len(hits) < BATCH:
-                return
-            after = hits[-1]["sort"]
+        for hit in self.backend.scan(resource_type, version=True, size=BATCH):
+            yield hit["_id"], hit["_version"]
 
 
 def _current(database, resource_type: str, versions_only: bool = False) -> Iterator[list]:

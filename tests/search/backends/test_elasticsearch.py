@@ -12,11 +12,11 @@ import time
 import pytest
 
 from fhir_server import cli
-from fhir_server.app import create_app
+from fhir_server.app import build_context, create_app
 from fhir_server.search.backends import elasticsearch as backend_module
 from fhir_server.settings import Settings
 from fhir_server.storage import outbox
-from tests.conftest import elasticsearch_settings, fresh_database
+from tests.conftest import close, elasticsearch_settings, fresh_database
 from tests.fhir_client import assert_outcome, put
 
 
@@ -27,23 +27,20 @@ def engine_settings(request, tmp_path, elasticsearch_url):
                     elasticsearch_outbox_seconds=1, **elasticsearch_settings(elasticsearch_url))
 
 
-def _app(settings: Settings):
-    app = create_app(settings)
-    yield app
-    app.extensions["fhir"].repository.outbox.stop()
-    app.extensions["fhir"].repository.database.dispose()
-
-
 @pytest.fixture
 def app(engine_settings):
-    yield from _app(engine_settings)
+    app = create_app(engine_settings)
+    yield app
+    close(app)
 
 
 @pytest.fixture
 def emulated(engine_settings, elasticsearch):
     """The app on the emulator, whose proxy can drop every request, as a cluster that went away."""
-    yield from _app(dataclasses.replace(engine_settings, elasticsearch_url=elasticsearch.url))
+    app = create_app(dataclasses.replace(engine_settings, elasticsearch_url=elasticsearch.url))
+    yield app
     elasticsearch.unreachable = False
+    close(app)
 
 
 def _ids(client, query: str) -> list[str]:
@@ -78,6 +75,38 @@ def test_writes_commit_while_the_cluster_is_down_and_reach_the_index_from_the_ou
         time.sleep(0.2)
     assert _waiting(app) == 0
     assert _ids(client, "Patient?family=kim") == ["b"]
+
+
+def test_a_page_skips_resources_the_index_has_not_yet_seen_deleted_and_still_fills_up(
+        engine_settings, elasticsearch):
+    app = create_app(dataclasses.replace(engine_settings, elasticsearch_url=elasticsearch.url,
+                                         elasticsearch_outbox_seconds=3600))
+    client = app.test_client()
+    for number in range(4):
+        put(client, f"Patient/p{number}", _patient(f"p{number}", "Han"))
+    elasticsearch.unreachable = True
+    client.delete("/fhir/Patient/p1")
+    elasticsearch.unreachable = False
+    first = client.get("/fhir/Patient?family=han&_count=2").get_json(force=True)
+    assert [entry["resource"]["id"] for entry in first["entry"]] == ["p0", "p2"]
+    following = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    assert _ids(client, following.split("/fhir/", 1)[1]) == ["p3"]
+    close(app)
+
+
+def test_without_waiting_for_a_refresh_a_write_is_searchable_after_the_next_one(engine_settings):
+    app = create_app(dataclasses.replace(engine_settings, elasticsearch_refresh="false"))
+    client = app.test_client()
+    put(client, "Patient/quick", _patient("quick", "Jang"))
+    engine = app.extensions["fhir"].search.backend
+    engine.client.indices.refresh(index=engine.index_name("Patient"))  # the cluster's periodic refresh
+    assert _ids(client, "Patient?family=jang") == ["quick"]
+    close(app)
+
+
+def test_an_unknown_refresh_policy_is_refused_at_start(engine_settings):
+    with pytest.raises(ValueError, match="FHIR_SERVER_ELASTICSEARCH_REFRESH must be"):
+        create_app(dataclasses.replace(engine_settings, elasticsearch_refresh="sometimes"))
 
 
 def _run(monkeypatch, settings: Settings, *args: str) -> int:
@@ -186,3 +215,15 @@ def test_chains_and_has_collect_every_match_over_many_pages(client, monkeypatch)
     assert set(_ids(client, "Observation?patient.gender=female&_count=100")) == females
     assert len(_ids(client, "Patient?_has:Observation:patient:status=final&_count=100")) == 12
     assert client.get("/fhir/Observation?patient.gender=female&_summary=count").get_json(force=True)["total"] == 8
+
+
+def test_two_processes_creating_a_type_s_index_at_once_share_one(engine_settings, monkeypatch):
+    first, second = (build_context(engine_settings) for _ in range(2))
+    first.search.backend.ensure_index("Patient")
+    # The second looked before the first created it: it tries too, and is told the index exists.
+    monkeypatch.setattr(second.search.backend.client.indices, "exists", lambda **_: False)
+    second.search.backend.ensure_index("Patient")
+    alias = second.search.backend.index_name("Patient")
+    assert len(first.search.backend.client.indices.get_alias(name=alias)) == 1
+    for context in (first, second):
+        context.repository.database.dispose()

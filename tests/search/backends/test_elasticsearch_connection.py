@@ -15,14 +15,14 @@ from cryptography.x509.oid import NameOID
 
 from fhir_server.app import create_app
 from fhir_server.settings import Settings
-from tests.conftest import elasticsearch_settings, fresh_database
+from tests.conftest import close, elasticsearch_settings, fresh_database
 from tests.fhir_client import assert_outcome, put
 
 
 def _app(request, tmp_path, url: str, **settings):
     database_url = next(fresh_database(request, "sqlite", tmp_path))
     app = create_app(Settings(database_url=database_url, **{**elasticsearch_settings(url), **settings}))
-    request.addfinalizer(app.extensions["fhir"].repository.database.dispose)
+    request.addfinalizer(lambda: close(app))
     return app.test_client()
 
 
