@@ -107,9 +107,11 @@ class SearchEngine:
         return problems
 
     def supported_parameters(self, resource_type: str) -> list[tuple[str, str, str]]:
-        """(code, type, definition url) of each parameter a search on this type honours."""
+        """(code, type, definition url) of each parameter a search on this type honours; `_text` and
+        `_content` where the backend offers full text."""
         return [(parameter.code, parameter.type, parameter.url) for parameter in self.registry.for_type(resource_type)
-                if self.index.supports(resource_type, parameter.code)]
+                if self.index.supports(resource_type, parameter.code)
+                or (self.backend is not None and parameter.code in search_query.FULL_TEXT)]
 
     def parse(self, resource_type: str, params: list[tuple[str, str]], *, strict: bool,
               base_url: str = "") -> SearchQuery:

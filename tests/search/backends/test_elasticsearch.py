@@ -187,6 +187,19 @@ def test_text_searches_the_narrative_and_content_searches_every_string(client):
     assert _ids(client, "Patient?_text=b") == []  # markup is not text
 
 
+def _declared(client, resource_type: str) -> set[str]:
+    statement = client.get("/fhir/metadata").get_json(force=True)
+    described = next(kind for kind in statement["rest"][0]["resource"] if kind["type"] == resource_type)
+    return {parameter["name"] for parameter in described["searchParam"]}
+
+
+def test_the_capability_statement_declares_full_text_on_elasticsearch_only(client, database_url):
+    assert {"_text", "_content"} <= _declared(client, "Observation")
+    app = create_app(Settings(database_url=database_url))
+    assert not {"_text", "_content"} & _declared(app.test_client(), "Observation")
+    app.extensions["fhir"].repository.database.dispose()
+
+
 def test_text_on_the_sql_backend_is_400(database_url):
     app = create_app(Settings(database_url=database_url))
     assert_outcome(app.test_client().get("/fhir/Patient?_text=diabetic"), 400, "full-text search")
