@@ -23,7 +23,7 @@ from fhir_server.search import parameters as search_parameters
 from fhir_server.search import query as search_query
 from fhir_server.search import include as search_include
 from fhir_server.search import results
-from fhir_server.search.backends import sql, sql_terminology
+from fhir_server.search.backends import SearchBackend, sql, sql_terminology
 from fhir_server.search.index import SET_ON_WRITE, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
@@ -34,13 +34,13 @@ _INDEXED_TYPES = frozenset({"string", "token", "date", "number", "quantity", "re
 
 
 class SearchEngine:
-    """``backend`` answers searches and counts (Elasticsearch, when configured); lookups that must see
-    a write transaction's own rows (conditional writes, includes, compartments) use the SQL index,
-    which is always kept."""
+    """``backend`` answers searches and counts (the SQL index, or Elasticsearch when configured); lookups
+    that must see a write transaction's own rows (conditional writes, includes, compartments) use the SQL
+    index, which is always kept."""
 
-    def __init__(self, resource_types: tuple[str, ...], backend=None):
+    def __init__(self, resource_types: tuple[str, ...], backend: SearchBackend | None = None):
         self._resource_types = resource_types
-        self.backend = backend
+        self.backend: SearchBackend = backend or sql.SqlBackend()
         self._lock = threading.Lock()
         self._marker: int | None = None  # latest_change of SearchParameter when the registry was built
         self._build([])
@@ -111,22 +111,19 @@ class SearchEngine:
         `_content` where the backend offers full text."""
         return [(parameter.code, parameter.type, parameter.url) for parameter in self.registry.for_type(resource_type)
                 if self.index.supports(resource_type, parameter.code)
-                or (self.backend is not None and parameter.code in search_query.FULL_TEXT)]
+                or (self.backend.full_text and parameter.code in search_query.FULL_TEXT)]
 
     def parse(self, resource_type: str, params: list[tuple[str, str]], *, strict: bool,
               base_url: str = "") -> SearchQuery:
         return search_query.parse(resource_type, params, self.registry, self.index, strict=strict, base_url=base_url,
-                                  full_text=self.backend is not None)
+                                  full_text=self.backend.full_text)
 
     def result_parameters(self, resource_type: str, params: list[tuple[str, str]],
                           is_type) -> results.ResultParameters:
         return results.parse(params, self.registry, is_type, resource_type, self.index.supports)
 
     def count(self, connection: Connection, query: SearchQuery) -> int:
-        if self.backend is not None:
-            return self.backend.count(connection, query)
-        sql_terminology.check(connection, query)
-        return sql.count(connection, query)
+        return self.backend.count(connection, query)
 
     def included(self, connection: Connection, matches: list[StoredVersion], includes: list[results.Include],
                  limit: int, visible=None) -> list[StoredVersion]:
@@ -140,17 +137,13 @@ class SearchEngine:
                cursor=None, limit: int) -> list[tuple[StoredVersion, list]]:
         """A page of matches, each with its cursor values (sort values, then id); a backward cursor's
         page comes nearest-first, walking back."""
-        if self.backend is not None:
-            return self.backend.search(connection, query, sort=sort, cursor=cursor, limit=limit)
-        sql_terminology.check(connection, query)
-        return sql.search(connection, query, sort=sort, cursor=cursor, limit=limit)
+        return self.backend.search(connection, query, sort=sort, cursor=cursor, limit=limit)
 
     def search_database(self, connection: Connection, query: SearchQuery, *, sort: list[results.SortKey] = (),
                         cursor=None, limit: int) -> list[tuple[StoredVersion, list]]:
         """:meth:`search` over the SQL index whatever the backend: for readers that must see one database
         snapshot exactly (bulk export, its de-identified kind)."""
-        sql_terminology.check(connection, query)
-        return sql.search(connection, query, sort=sort, cursor=cursor, limit=limit)
+        return sql.SqlBackend().search(connection, query, sort=sort, cursor=cursor, limit=limit)
 
 
 class _SqlReferences:

@@ -44,6 +44,8 @@ def connect(settings: Settings) -> Elasticsearch:
 
 
 class ElasticsearchBackend:
+    full_text = True
+
     def __init__(self, settings: Settings, search_index):
         self.client = connect(settings)
         self.prefix = settings.elasticsearch_index_prefix

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, select, union
 
+from fhir_server.search.backends import sql_terminology
 from fhir_server.search.backends.sql_conditions import CONDITIONS
 from fhir_server.search.query import AllOf, AnyOf, Chain, Criterion, Every, Has, Node, SearchQuery
 from fhir_server.search.results import SortKey
@@ -317,3 +318,18 @@ def current_versions_of(connection: Connection, keys: set[tuple[str, str]]) -> l
                                                resources.c.deleted.is_(False)).order_by(resources.c.id)
             found.extend(StoredVersion(*row) for row in connection.execute(statement))
     return found
+
+
+class SqlBackend:
+    """The SQL index tables as a ``SearchBackend``; a hierarchy or value set never published is a 400."""
+
+    full_text = False
+
+    def count(self, connection: Connection, query: SearchQuery) -> int:
+        sql_terminology.check(connection, query)
+        return count(connection, query)
+
+    def search(self, connection: Connection, query: SearchQuery, *, sort=(), cursor=None,
+               limit: int) -> list[tuple[StoredVersion, list]]:
+        sql_terminology.check(connection, query)
+        return search(connection, query, sort=sort, cursor=cursor, limit=limit)
