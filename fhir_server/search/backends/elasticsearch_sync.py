@@ -57,6 +57,7 @@ class Synchronizer:
     def __init__(self, backend, engine, database):
         self.backend, self.engine, self.database = backend, engine, database
         self._timer: threading.Timer | None = None
+        self._stopped = False
 
     def committed(self, keys: set[tuple[str, str]], indexed: dict | None = None) -> None:
         """A write committed: push its resources now; on failure they wait in the outbox. ``indexed`` holds
@@ -65,6 +66,8 @@ class Synchronizer:
             self.drain(keys, indexed)
         except (*_UNREACHABLE, BulkRefused) as error:
             log.warning("search index behind the database (%d resources wait in the outbox): %s", len(keys), error)
+        except Exception:  # noqa: BLE001 - the write is committed and its keys are in the outbox: never a 500
+            log.exception("pushing %d resources to the search index failed; they wait in the outbox", len(keys))
 
     def drain(self, keys: set[tuple[str, str]] | None = None, indexed: dict | None = None) -> int:
         """Push the outbox's resources (only ``keys``' when given) and clear their rows; how many were pushed."""
@@ -147,13 +150,15 @@ class Synchronizer:
                 log.debug("outbox still waiting: %s", error)
             except Exception:  # noqa: BLE001 - the timer must survive a bad pass; the cause is logged
                 log.exception("outbox pass failed")
-            self.start(seconds)
+            if not self._stopped:
+                self.start(seconds)
 
         self._timer = threading.Timer(seconds, tick)
         self._timer.daemon = True
         self._timer.start()
 
     def stop(self) -> None:
+        self._stopped = True  # a pass running now does not start another
         if self._timer is not None:
             self._timer.cancel()
 

@@ -240,3 +240,18 @@ def test_two_processes_creating_a_type_s_index_at_once_share_one(engine_settings
     assert len(first.search.backend.client.indices.get_alias(name=alias)) == 1
     for context in (first, second):
         context.repository.database.dispose()
+
+
+def test_a_write_whose_push_fails_unexpectedly_still_answers_201_and_waits_in_the_outbox(app, client, monkeypatch):
+    from fhir_server.search.backends import elasticsearch_documents
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in building the document")
+
+    monkeypatch.setattr(elasticsearch_documents, "document", broken)
+    app.extensions["fhir"].repository.outbox.stop()  # no retries while the bug lasts
+    assert put(client, "Patient/kept", _patient("kept", "Seo")).status_code == 201
+    assert client.get("/fhir/Patient/kept").status_code == 200 and _waiting(app) == 1
+    monkeypatch.undo()
+    assert app.extensions["fhir"].repository.outbox.drain() == 1
+    assert _ids(client, "Patient?family=seo") == ["kept"]
