@@ -16,6 +16,13 @@ _INCLUDES = frozenset({"_include", "_revinclude", "_include:iterate", "_revinclu
 SORTABLE = frozenset({"string", "token", "date", "number", "quantity", "reference", "uri"})
 
 
+# Per parameter type: the index column `_sort` orders by, ascending and descending (a resource's lowest
+# value ascending, its highest descending: a date range's start and end).
+SORT_COLUMNS = {"string": ("value", "value"), "token": ("code", "code"), "date": ("low", "high"),
+                "number": ("value", "value"), "quantity": ("value", "value"),
+                "reference": ("target_id", "target_id"), "uri": ("value", "value")}
+
+
 @dataclass(frozen=True)
 class SortKey:
     """One `_sort` parameter: ascending uses a resource's lowest value, descending its highest."""

@@ -21,13 +21,10 @@ import re
 from sqlalchemy import BigInteger, Float
 
 from fhir_server.search.index import TABLES
+from fhir_server.search.results import SORT_COLUMNS
 from fhir_server.storage.tables import INDEX_TABLES
 
 _KEYS = frozenset({"resource_type", "resource_id", "param"})
-# Per parameter type: the column ascending and descending sorts use (as the SQL backend's _SORT_COLUMNS).
-SORT_COLUMNS = {"string": ("value", "value"), "token": ("code", "code"), "date": ("low", "high"),
-                "number": ("value", "value"), "quantity": ("value", "value"),
-                "reference": ("target_id", "target_id"), "uri": ("value", "value")}
 _KEYWORD, _LONG, _DOUBLE = {"type": "keyword"}, {"type": "long"}, {"type": "double"}
 _TAGS = re.compile(r"<[^>]*>")
 _SKIPPED = frozenset({"data"})  # base64 attachments

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, exists, func, literal, not_, or_, selec
 from fhir_server.search.backends import sql_terminology
 from fhir_server.search.backends.sql_conditions import CONDITIONS
 from fhir_server.search.query import AllOf, AnyOf, Chain, Criterion, Every, Has, Node, SearchQuery
-from fhir_server.search.results import SortKey
+from fhir_server.search.results import SORT_COLUMNS, SortKey
 from fhir_server.storage.versions import StoredVersion, VERSION_COLUMNS, current_versions
 from fhir_server.storage.tables import (multiple_values, resources, search_composite, search_date, search_number,
                                         search_quantity, search_reference, search_string, search_token, search_uri)
@@ -143,18 +143,13 @@ def find_ids(connection: Connection, query: SearchQuery, limit: int) -> list[str
     return list(connection.execute(statement).scalars())
 
 
-_SORT_COLUMNS = {"string": ("value", "value"), "token": ("code", "code"), "date": ("low", "high"),
-                 "number": ("value", "value"), "quantity": ("value", "value"),
-                 "reference": ("target_id", "target_id"), "uri": ("value", "value")}
-
-
 def _sort_expression(key: SortKey):
     if key.kind == "_id":
         return resources.c.id
     if key.kind == "_lastUpdated":
         return resources.c.last_updated
     table = _TABLES[key.kind]
-    ascending_column, descending_column = _SORT_COLUMNS[key.kind]
+    ascending_column, descending_column = SORT_COLUMNS[key.kind]
     aggregate = func.max(table.c[descending_column]) if key.descending else func.min(table.c[ascending_column])
     return select(aggregate).where(table.c.resource_type == resources.c.resource_type,
                                    table.c.resource_id == resources.c.id, table.c.param == key.code).scalar_subquery()
@@ -181,7 +176,7 @@ def search(connection: Connection, query: SearchQuery, *, sort=(), cursor=None,
     """One page of matches in `_sort` order (then id) after the keyset ``cursor``; for a backward
     cursor, the matches before it, nearest first (the caller turns them round)."""
     backward = cursor is not None and cursor.backward
-    if sort and sort[0].kind in _SORT_COLUMNS and not _has_multiple_values(connection, query.resource_type,
+    if sort and sort[0].kind in SORT_COLUMNS and not _has_multiple_values(connection, query.resource_type,
                                                                             sort[0].kind, sort[0].code):
         return _search_by_single_value(connection, query, sort, cursor, limit)
     keys = [(_sort_expression(key), key.descending) for key in sort]
@@ -203,7 +198,7 @@ def _search_by_single_value(connection: Connection, query: SearchQuery, sort, cu
                     table.c.param == first.code)
 
     table, absent = _TABLES[first.kind].alias(), _TABLES[first.kind].alias()
-    column = table.c[_SORT_COLUMNS[first.kind][1 if first.descending else 0]]
+    column = table.c[SORT_COLUMNS[first.kind][1 if first.descending else 0]]
     # (rows, their keys, whether the first key exists there): the first key is the joined value, never NULL,
     # or absent, and then it is NULL in the cursor and in the values handed back.
     with_value = (current_versions.join(table, joined(table)).where(*where), [(column, first.descending), *rest], True)
