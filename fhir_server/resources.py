@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 
 import pydantic
-from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B import fhirtypes, get_fhir_model_class
 
 from fhir_server.definitions import r4
 from fhir_server.errors import InvalidResource, Issue
+from fhir_server.fast_validation import Prover
 
 
 @functools.cache
@@ -27,13 +28,14 @@ def _model(resource_type: str):
 
 @functools.cache
 def supported_resource_types() -> tuple[str, ...]:
-    """R4 resource types the server stores: those an R4B model can validate."""
-    return tuple(name for name in r4()["resourceTypes"] if _model(name) is not None)
+    """R4 resource types the server stores: those an R4B model can validate. The models are named, not imported:
+    importing all of them takes two seconds, and a process needs the few it validates."""
+    return tuple(name for name in r4()["resourceTypes"] if hasattr(fhirtypes, name + "Type"))
 
 
 @functools.cache
 def unsupported_resource_types() -> tuple[str, ...]:
-    return tuple(name for name in r4()["resourceTypes"] if _model(name) is None)
+    return tuple(name for name in r4()["resourceTypes"] if name not in _supported_set())
 
 
 def is_supported(resource_type: str) -> bool:
@@ -57,6 +59,8 @@ def validate(resource: object, where: str = "") -> None:
         raise InvalidResource("The resource has no `resourceType`.", expression=(where or "resourceType",))
     if not is_supported(resource_type):
         raise InvalidResource(f"`{resource_type}` is not a FHIR R4 resource type this server supports.")
+    if _prover.proves_valid(resource):
+        return
     try:
         _model(resource_type).model_validate(resource)
     except pydantic.ValidationError as error:
@@ -70,6 +74,13 @@ def validate(resource: object, where: str = "") -> None:
     except (ValueError, TypeError, RecursionError) as error:
         # fhir.resources raises plain errors for a few root-level checks.
         raise InvalidResource(f"Invalid `{resource_type}`: {error}") from None
+    except AttributeError:
+        # fhir.resources' url check calls a string method on whatever it was given (a boolean `valueUrl`).
+        raise InvalidResource(f"Invalid `{resource_type}`: a url element holds something other than a "
+                              "string.") from None
+
+
+_prover = Prover(_model)
 
 
 def _issue(resource_type: str, detail: dict, where: str) -> Issue:
