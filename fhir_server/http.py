@@ -52,6 +52,14 @@ def json_body(request: FhirRequest) -> object:
     return json_codec.parse(request.body)
 
 
+def prepare_index_rows(request: FhirRequest, context) -> None:
+    """Extract the validated body's index rows now, before the write's transaction takes the database's lock
+    (SQLite writes one transaction at a time). Inside a transaction Bundle the lock is held already; the Bundle
+    prepared the rows of the entries it could before taking it."""
+    if context.session is None and request.index_rows is None and request.resource is not None:
+        request.index_rows = context.search.prepared_rows(request.resource)
+
+
 def resource_body(request: FhirRequest, resource_type: str) -> dict:
     """The body as a validated resource of ``resource_type``."""
     resource = json_body(request)

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from fhir_server import resources
-from fhir_server.app import build_context
+from fhir_server.app import build_context, create_app
 from fhir_server.errors import FhirError
 from fhir_server.importing import Importer
 from fhir_server.settings import Settings
@@ -80,6 +80,10 @@ def _load(database_url: str, workers: int, extra: list[dict] = ()) -> Counter:
     records = [Mapped(Source("examples", number), [example]) for number, example in enumerate(_examples(), 1)]
     summary = Importer(context).run(records)
     assert summary.read == summary.mapped + summary.rejected and summary.mapped > 500
+    return _stored_rows(context)
+
+
+def _stored_rows(context) -> Counter:
     found = Counter()
     with context.repository.database.engine.connect() as connection:
         stored = {(kind, id_): (body, last_updated) for kind, id_, body, last_updated in connection.exec_driver_sql(
@@ -112,3 +116,59 @@ def test_with_a_custom_search_parameter_in_effect_the_writes_extract_every_row(d
                 "expression": "Patient.name.given", "description": "A given name"}
     found = _load(database_url, workers=2, extra=[nickname])
     assert sum(count for (table, _, values), count in found.items() if '"param": "nickname"' in values) > 5
+
+
+def test_index_rows_prepared_before_a_bundle_takes_the_lock_are_those_each_write_extracts(database_url, tmp_path,
+                                                                                          sqlite_template):
+    """A batch writes each entry on its own (rows prepared before each write's transaction); a transaction
+    prepares the rows of the entries whose references it will not rewrite, and here some it will."""
+    reference = tmp_path / "reference.sqlite"
+    reference.write_bytes(sqlite_template.read_bytes())
+    expected = _load(f"sqlite:///{reference}", workers=1)
+    examples = _examples()
+    accepted = [example for example in examples if _valid(example)]
+    target = {"resourceType": "Patient", "id": "conditional-target", "name": [{"family": "RewrittenTarget"}]}
+    batch = [_entry(example) for example in examples] + [_entry(target)]
+    half = len(accepted) // 2
+    transaction = [_entry(example) for example in accepted[half:]]
+    # Two entries the transaction must rewrite: a Patient created under a urn:uuid, and an Observation about it.
+    transaction += [{"fullUrl": "urn:uuid:4e1f0e58-0c3e-4bb7-a9a4-7a1c3a0f2f11",
+                     "resource": {"resourceType": "Patient", "name": [{"family": "Rewritten"}]},
+                     "request": {"method": "POST", "url": "Patient"}},
+                    {"resource": {"resourceType": "Observation", "id": "about-rewritten", "status": "final",
+                                  "code": {"text": "Rewritten subject"},
+                                  "subject": {"reference": "urn:uuid:4e1f0e58-0c3e-4bb7-a9a4-7a1c3a0f2f11"}},
+                     "request": {"method": "PUT", "url": "Observation/about-rewritten"}},
+                    {"resource": {"resourceType": "Observation", "id": "about-conditional", "status": "final",
+                                  "code": {"text": "Rewritten conditional"},
+                                  "subject": {"reference": "Patient?family=RewrittenTarget"}},
+                     "request": {"method": "PUT", "url": "Observation/about-conditional"}}]
+    app = create_app(Settings(database_url=database_url, terminology_folder="/nonexistent"))
+    client = app.test_client()
+    for kind, entries in (("batch", [entry for entry in batch if entry["resource"] in [*accepted[:half], target]]),
+                          ("transaction", transaction)):
+        response = client.post("/fhir", json={"resourceType": "Bundle", "type": kind, "entry": entries},
+                               headers={"Content-Type": "application/fhir+json"})
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    found = _stored_rows(app.extensions["fhir"])
+    rewritten = Counter({key: count for key, count in found.items() if "Rewritten" in key[1]})
+    assert sum(rewritten.values()) > 3
+    assert found - rewritten == expected
+    subjects = {json.loads(content)["code"]["text"]: json.loads(values)["target_id"]
+                for (table, content, values) in rewritten if '"param": "subject"' in values}
+    assert subjects["Rewritten conditional"] == "conditional-target"
+    created = client.get("/fhir/Patient?family:exact=Rewritten").get_json(force=True)["entry"][0]["resource"]["id"]
+    assert subjects["Rewritten subject"] == created
+
+
+def _valid(resource: dict) -> bool:
+    try:
+        resources.validate(copy.deepcopy(resource))
+    except FhirError:
+        return False
+    return True
+
+
+def _entry(resource: dict) -> dict:
+    url = f"{resource['resourceType']}/{resource['id']}" if "id" in resource else resource["resourceType"]
+    return {"resource": resource, "request": {"method": "PUT" if "id" in resource else "POST", "url": url}}

@@ -14,6 +14,7 @@ from fhir_server.security import confinement
 def create(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     resource_type = args["type"]
     resource = http.resource_body(request, resource_type)
+    http.prepare_index_rows(request, context)
     criteria = request.headers.get("If-None-Exist")
     with context.transaction() as transaction:
         if criteria:

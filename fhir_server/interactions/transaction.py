@@ -5,6 +5,10 @@ Entries run in the spec's order (DELETE, POST, PUT/PATCH, GET). Before any creat
 every entry's identity is settled (new ids for creates, matches for ifNoneExist and conditional
 updates) and each reference to an entry's fullUrl, or a conditional reference such as
 ``Patient?identifier=x|1``, is rewritten to the resource it names.
+
+Most transactions (a bulk load's) have no conditional creates or updates: then identities and every reference
+but conditional ones are settled, and each resource's index rows extracted, before the database transaction
+starts, which on SQLite keeps other writers waiting only while the rows are written.
 """
 
 from __future__ import annotations
@@ -32,17 +36,21 @@ def run(outer: FhirRequest, entries: list[dict], context: Context) -> FhirRespon
     order = sorted(range(len(requests)), key=lambda index: _ORDER[requests[index].method])
     responses: list[FhirResponse | None] = [None] * len(requests)
     matched_existing: set[int] = set()
+    # Unless an entry is a conditional create or update, every entry's identity is settled without the database.
+    targets = None if any(map(_settled_by_search, requests)) else \
+        _settle_identities(None, requests, full_urls, matched_existing)
+    pending = _rewrite_early(requests, targets, set(filter(None, full_urls)), context)
     with context.transaction() as transaction:
         for index in order:
             if requests[index].method == "DELETE":
                 responses[index] = _dispatch(transaction, requests[index])
-        targets = _settle_identities(transaction, requests, full_urls, matched_existing)
+        if targets is None:
+            targets = _settle_identities(transaction, requests, full_urls, matched_existing)
         transaction.session.prefetch([tuple(request.path.split("/")) for request in requests
                                       if request.method in ("PUT", "PATCH") and request.path.count("/") == 1])
         references = _References(transaction, targets)
-        for request in requests:
-            if request.resource is not None:
-                references.rewrite(request.resource, f"Bundle.entry[{request.bundle_entry}].resource")
+        for request in pending:
+            references.rewrite(request.resource, f"Bundle.entry[{request.bundle_entry}].resource")
         for index in order:
             if requests[index].method != "DELETE":
                 responses[index] = _dispatch(transaction, requests[index])
@@ -50,6 +58,54 @@ def run(outer: FhirRequest, entries: list[dict], context: Context) -> FhirRespon
     results = [response_entry(response, keep_body=index not in matched_existing or representation)
                for index, response in enumerate(responses)]
     return FhirResponse(200, bundles.bundle("transaction-response", results))
+
+
+def _rewrite_early(requests: list[FhirRequest], targets: dict[str, str] | None, full_urls: set[str],
+                   context: Context) -> list[FhirRequest]:
+    """Rewrite the references of each resource whose references are all settled already, and extract the index
+    rows of those created or updated, before the transaction takes the database's lock; return the requests whose
+    resources are left to rewrite in the transaction (a conditional reference is a search, and so is an entry's
+    identity while ``targets`` is None)."""
+    early = _References(None, targets or {})
+    pending = []
+    for request in requests:
+        if request.resource is None:
+            continue
+        if not all(_settled(reference, targets, full_urls) for reference in _references(request.resource)):
+            pending.append(request)
+            continue
+        early.rewrite(request.resource, f"Bundle.entry[{request.bundle_entry}].resource")
+        if request.method in ("POST", "PUT"):
+            request.index_rows = context.search.prepared_rows(request.resource)
+    return pending
+
+
+def _settled_by_search(request: FhirRequest) -> bool:
+    """A conditional create or update: which resource it writes is found by a search (see ``_settle``)."""
+    _, _, id_ = request.path.partition("/")
+    return request.resource is not None and not id_ and (
+        request.method == "PUT" or request.method == "POST" and bool(request.headers.get("If-None-Exist")))
+
+
+def _settled(reference: str, targets: dict[str, str] | None, full_urls: set[str]) -> bool:
+    """Whether ``_References`` can rewrite this reference without the database."""
+    if targets is not None and reference in targets:
+        return True
+    return reference not in full_urls and not _CONDITIONAL_REFERENCE.fullmatch(reference)
+
+
+def _references(value):
+    """Every string ``reference`` in a resource, where ``_References.rewrite`` looks."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key == "reference" and isinstance(child, str):
+                yield child
+            elif isinstance(child, (dict, list)):
+                yield from _references(child)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)):
+                yield from _references(item)
 
 
 def _dispatch(transaction: Context, request: FhirRequest) -> FhirResponse:
@@ -78,7 +134,7 @@ def _check_unique(requests: list[FhirRequest], full_urls: list[str | None]) -> N
         raise BadRequest(f"`{repeated[0]}` is changed by more than one entry of the transaction.")
 
 
-def _settle_identities(transaction: Context, requests: list[FhirRequest], full_urls: list[str | None],
+def _settle_identities(transaction: Context | None, requests: list[FhirRequest], full_urls: list[str | None],
                        matched_existing: set[int]) -> dict[str, str]:
     """Decide which resource each create or update entry will be, and map to it the entry's fullUrl
     and its conditional criteria (so ``Patient?identifier=x|1`` also finds a patient this transaction creates)."""
@@ -104,7 +160,7 @@ def _criteria_key(request: FhirRequest) -> str | None:
     return None
 
 
-def _settle(transaction: Context, request: FhirRequest, index: int, matched_existing: set[int]) -> str | None:
+def _settle(transaction: Context | None, request: FhirRequest, index: int, matched_existing: set[int]) -> str | None:
     resource_type, _, id_ = request.path.partition("/")
     if request.resource is None or "/" in id_:
         return None
@@ -139,7 +195,8 @@ def _settle(transaction: Context, request: FhirRequest, index: int, matched_exis
 class _References:
     """Rewrites references to entries' fullUrls and conditional references, anywhere in a resource."""
 
-    def __init__(self, transaction: Context, targets: dict[str, str]):
+    def __init__(self, transaction: Context | None, targets: dict[str, str]):
+        """``transaction`` finds conditional references; without one, there must be none."""
         self._transaction = transaction
         self._targets = targets
         self._resolved: dict[str, str] = {}

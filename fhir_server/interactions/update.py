@@ -18,6 +18,7 @@ def update(request: FhirRequest, args: dict, context: Context) -> FhirResponse:
     if body_id != id_:
         raise Conflict(f"The body's id `{body_id}` differs from the URL's id `{id_}`.",
                        expression=(f"{resource_type}.id",))
+    http.prepare_index_rows(request, context)
     with context.transaction() as transaction:
         return _store(request, transaction, resource, id_)
 
@@ -29,6 +30,7 @@ def conditional_update(request: FhirRequest, args: dict, context: Context) -> Fh
     if not request.params:
         raise BadRequest(f"PUT on `{resource_type}` needs an id in the URL or search criteria.")
     body_id = resource.get("id")
+    http.prepare_index_rows(request, context)
     with context.transaction() as transaction:
         matches = matching_ids(transaction, resource_type, request.params)
         if len(matches) > 1:

@@ -27,6 +27,7 @@ from fhir_server.search.backends import SearchBackend, sql, sql_terminology
 from fhir_server.search.index import SET_ON_WRITE, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
+from fhir_server.storage.repository import with_server_fields
 from fhir_server.storage.versions import StoredVersion, current_bodies, latest_change
 
 _CODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # no `.` or `:`: those start chains and modifiers
@@ -64,11 +65,21 @@ class SearchEngine:
                              if search_parameters.is_in_effect(resource) and not self._problems(resource)])
                 self._marker = marker
 
+    def prepared_rows(self, resource: dict) -> dict[str, list[dict]] | None:
+        """The index rows of a valid resource about to be written, computed before its transaction so that the
+        write holds the database's lock the shorter; None where the write computes them itself (while a custom
+        SearchParameter is in effect, and for a SearchParameter)."""
+        resource_type = resource["resourceType"]
+        if self._has_custom or resource_type == "SearchParameter":
+            return None
+        id_ = resource.get("id", "")  # a created resource's rows get its new id when it is written
+        return self.index.rows(resource_type, id_, with_server_fields(resource, id_, 1, 0), skip=SET_ON_WRITE)
+
     def index_rows(self, resource_type: str, id_: str, resource: dict,
                    prepared: dict[str, list[dict]] | None = None) -> dict[str, list[dict]]:
         """The index rows of a resource as stored. ``prepared`` are its rows from R4's parameters alone, but
         those over what the write sets (``index.SET_ON_WRITE``), computed before the write (by
-        ``validation.prepare``); they are used while no custom SearchParameter is in effect."""
+        :meth:`prepared_rows` or a validation worker); they are used while no custom SearchParameter is in effect."""
         if prepared is not None and not self._has_custom and resource_type != "SearchParameter":
             rows = self.index.rows(resource_type, id_, resource, codes=SET_ON_WRITE)
             for table, table_rows in prepared.items():
