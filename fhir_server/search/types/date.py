@@ -8,6 +8,7 @@ the same for stored values and search values, so that date-only values compare d
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ class DateValue:
     high: int  # inclusive, in milliseconds
 
 
+@functools.lru_cache(maxsize=65_536)  # dates repeat: birth dates, a visit's dates, a batch's lastUpdated
 def date_range(text: str) -> tuple[int, int] | None:
     """The [low, high] milliseconds a FHIR date, dateTime or instant stands for, or None if invalid."""
     match = _DATE.fullmatch(text.strip())
