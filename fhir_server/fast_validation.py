@@ -28,7 +28,10 @@ ModelFor = Callable[[str], type | None]  # a resource type's model class, or Non
 
 # Validators every fhir.resources model has; the Shape applies their rules. A class with any other is not proven.
 _BASE_VALIDATORS = frozenset({"reject_null_complex_elements", "validate_after_model_construction"})
-_CACHED_VALUES = 100_000  # valid strings remembered per primitive type: codes, systems and units repeat endlessly
+# Valid strings remembered per primitive type (codes, systems and units repeat endlessly): short ones only, and at
+# most this many, so that the memory held stays small (a few MB) whatever is loaded.
+_CACHED_VALUES = 10_000
+_CACHED_LENGTH = 100
 
 
 class Prover:
@@ -175,7 +178,7 @@ def _primitive_check(adapter: pydantic.TypeAdapter) -> Check:
             adapter.validate_python(value)
         except Exception:  # whatever the validator raises, the value is not proven; fhir.resources will say why
             return False
-        if type(value) is str:
+        if type(value) is str and len(value) <= _CACHED_LENGTH:
             if len(accepted) >= _CACHED_VALUES:
                 accepted.clear()
             accepted.add(value)
