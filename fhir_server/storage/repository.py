@@ -12,6 +12,7 @@ import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Callable, Iterator
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
@@ -353,7 +354,7 @@ def _check_if_match(current: StoredVersion | None, if_match: int | None, resourc
         )
 
 
-_insert_statements: dict[tuple, tuple[str, tuple[str, ...] | None]] = {}
+_insert_statements: dict[tuple, tuple[str, Callable[[dict], tuple] | None]] = {}
 
 
 def insert_many(connection: Connection, table, rows: list[dict]) -> None:
@@ -364,10 +365,18 @@ def insert_many(connection: Connection, table, rows: list[dict]) -> None:
     if key not in _insert_statements:
         compiled = insert(table).values({column: bindparam(column) for column in columns}).compile(
             dialect=connection.dialect)
-        _insert_statements[key] = (str(compiled), compiled.positiontup if compiled.positional else None)
-    sql, order = _insert_statements[key]
-    parameters = [tuple(row[column] for column in order) for row in rows] if order else rows
-    connection.exec_driver_sql(sql, parameters)
+        _insert_statements[key] = (str(compiled), _values_in_order(compiled.positiontup) if compiled.positional
+                                   else None)
+    sql, positional = _insert_statements[key]
+    connection.exec_driver_sql(sql, list(map(positional, rows)) if positional else rows)
+
+
+def _values_in_order(columns: list[str]) -> Callable[[dict], tuple]:
+    """A row's values in the statement's order, as a tuple built in C by itemgetter (a generator per row was a
+    sixth of a bulk load's inserts)."""
+    if len(columns) == 1:
+        return lambda row: (row[columns[0]],)
+    return itemgetter(*columns)
 
 
 def _insert_ignoring_duplicates(connection: Connection, table):
