@@ -8,6 +8,7 @@ import copy
 import json
 import random
 import re
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -122,19 +123,40 @@ def load(path: Path) -> dict:
     return json_codec.parse(path.read_bytes())
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
-def test_the_server_accepts_and_rejects_what_fhir_resources_does(path):
-    example = load(path)
-    prover = Prover(resources._model)
-    cases = [("the example itself", lambda resource: resource)]
-    candidates = mutations(example)
-    cases += random.Random(path.name).sample(candidates, min(MUTATIONS_PER_EXAMPLE, len(candidates)))
+def judged_alike(original: dict, name: str, count: int, prover: Prover) -> None:
+    """The resource and ``count`` of its mutations (drawn by ``name``): the proof never accepts what
+    fhir.resources rejects, and the server's verdict is fhir.resources'."""
+    cases = [("the resource itself", lambda resource: resource)]
+    candidates = mutations(original)
+    cases += random.Random(name).sample(candidates, min(count, len(candidates)))
     for description, mutate in cases:
-        resource = mutate(copy.deepcopy(example))
+        resource = mutate(copy.deepcopy(original))
         expected = fhir_resources_accepts(resource)
         proven = isinstance(resource.get("resourceType"), str) and prover.proves_valid(resource)
-        assert not (proven and not expected), f"{path.name}: {description} proven valid, but fhir.resources rejects it"
-        assert server_accepts(resource) == expected, f"{path.name}: {description}"
+        assert not (proven and not expected), f"{name}: {description} proven valid, but fhir.resources rejects it"
+        assert server_accepts(resource) == expected, f"{name}: {description}"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_the_server_accepts_and_rejects_what_fhir_resources_does(path):
+    judged_alike(load(path), path.name, MUTATIONS_PER_EXAMPLE, Prover(resources._model))
+
+
+def test_what_the_mappers_make_is_proven_valid_and_its_mutations_judged_as_fhir_resources_does(hospital_population):
+    """The synthetic hospital, as the server reads it from NDJSON: the resources bulk loads are made of."""
+    folder, _ = hospital_population
+    prover = Prover(resources._model)
+    by_type = defaultdict(list)
+    for path in sorted(folder.glob("*.ndjson")):
+        for line in path.read_bytes().splitlines():
+            resource = json_codec.parse(line)
+            by_type[resource["resourceType"]].append(resource)
+    assert len(by_type) >= 8
+    for resource_type, found in by_type.items():
+        assert all(map(fhir_resources_accepts, found)), resource_type
+        assert all(map(prover.proves_valid, found)), resource_type
+        for number, resource in enumerate(found[::max(1, len(found) // 4)]):
+            judged_alike(resource, f"{resource_type} {number}", 40, prover)
 
 
 def test_most_valid_examples_are_proven_without_fhir_resources():
