@@ -6,6 +6,7 @@ the response every write gives. JSON only: XML requests get 415 and XML response
 
 from __future__ import annotations
 
+import functools
 import re
 
 from fhir_server import json_codec, resources
@@ -109,11 +110,19 @@ def if_match(request: FhirRequest) -> int | None:
 def preference(request: FhirRequest, name: str) -> str | None:
     """A token of the Prefer header (RFC 7240), e.g. ``return`` -> ``minimal``."""
     for header in request.headers.getlist("Prefer"):
-        for item in header.split(","):
-            key, _, value = item.strip().partition("=")
-            if key.strip().lower() == name:
-                return value.strip().strip('"')
+        value = _preferences(header).get(name)
+        if value is not None:
+            return value
     return None
+
+
+@functools.lru_cache(maxsize=256)  # clients send the same few headers; a bulk load asks once per resource
+def _preferences(header: str) -> dict[str, str]:
+    found = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        found.setdefault(key.strip().lower(), value.strip().strip('"'))
+    return found
 
 
 def resource_headers(version: StoredVersion) -> dict[str, str]:

@@ -81,7 +81,7 @@ class SearchEngine:
         those over what the write sets (``index.SET_ON_WRITE``), computed before the write (by
         :meth:`prepared_rows` or a validation worker); they are used while no custom SearchParameter is in effect."""
         if prepared is not None and not self._has_custom and resource_type != "SearchParameter":
-            rows = self.index.rows(resource_type, id_, resource, codes=SET_ON_WRITE)
+            rows = self.index.set_on_write_rows(resource_type, id_, resource)
             for table, table_rows in prepared.items():
                 if table_rows and table_rows[0]["resource_id"] != id_:  # a created resource's id is new
                     for row in table_rows:

@@ -321,8 +321,10 @@ class WriteSession:
             self._new_index_rows.setdefault(table, []).extend(rows)
             if len(rows) > 1:
                 params = [row["param"] for row in rows]
-                self.multiple_values.update((table, resource_type, param) for param in set(params)
-                                            if params.count(param) > 1)
+                distinct = set(params)
+                if len(distinct) < len(params):
+                    self.multiple_values.update((table, resource_type, param) for param in distinct
+                                                if params.count(param) > 1)
         return indexed
 
     @staticmethod
