@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
@@ -9,12 +10,21 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 def format_instant(milliseconds: int) -> str:
     """E.g. 2026-11-22T11:01:25.123Z."""
-    moment = datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
+    return _second(milliseconds // 1000) + f"{milliseconds % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=1024)  # a bulk load writes hundreds of resources a second
+def _second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
+
+
+@functools.lru_cache(maxsize=1024)
+def _http_date(seconds: int) -> str:
+    return format_datetime(datetime.fromtimestamp(seconds, tz=timezone.utc), usegmt=True)
 
 
 def format_http_date(milliseconds: int) -> str:
-    return format_datetime(datetime.fromtimestamp(milliseconds // 1000, tz=timezone.utc), usegmt=True)
+    return _http_date(milliseconds // 1000)
 
 
 def parse_http_date(value: str) -> int | None:
