@@ -323,8 +323,10 @@ class WriteSession:
                 params = [row["param"] for row in rows]
                 distinct = set(params)
                 if len(distinct) < len(params):
-                    self.multiple_values.update((table, resource_type, param) for param in distinct
-                                                if params.count(param) > 1)
+                    for param in distinct:
+                        key = (table, resource_type, param)
+                        if key not in self.multiple_values and params.count(param) > 1:
+                            self.multiple_values.add(key)
         return indexed
 
     @staticmethod
