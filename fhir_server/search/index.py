@@ -59,14 +59,14 @@ class SearchIndex:
         self._fields[resource_type] = found
         return found
 
-    def rows(self, resource_type: str, id_: str, resource: dict, *, codes: frozenset[str] | None = None,
+    def rows(self, resource_type: str, id_: str, resource: dict, *,
              skip: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
-        """Rows per index table for the current version of a resource (of only ``codes``, without ``skip``)."""
+        """Rows per index table for the current version of a resource (without those of ``skip``)."""
         tables: dict[str, list[dict]] = {}
         present = resource.keys()
         extractors = self._extractors.get(resource_type, ())
-        if codes is not None or skip:
-            extractors = self._selected(resource_type, codes, skip)
+        if skip:
+            extractors = self._selected(resource_type, skip)
         for code, kind, extract in extractors:
             if extract.roots is not None and present.isdisjoint(extract.roots):
                 continue
@@ -91,11 +91,11 @@ class SearchIndex:
         return {TABLES["date"]: [{"resource_type": resource_type, "resource_id": id_, "param": "_lastUpdated",
                                   "low": low, "high": high}]}
 
-    def _selected(self, resource_type: str, codes: frozenset[str] | None, skip: frozenset[str]) -> list:
-        key = (resource_type, codes, skip)
+    def _selected(self, resource_type: str, skip: frozenset[str]) -> list:
+        key = (resource_type, skip)
         if key not in self._selections:
             self._selections[key] = [(code, kind, extract) for code, kind, extract in self._extractors.get(resource_type, ())
-                                     if code not in skip and (codes is None or code in codes)]
+                                     if code not in skip]
         return self._selections[key]
 
     @staticmethod
