@@ -12,18 +12,16 @@ import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, delete, select, text, update
 
 from fhir_server import json_codec
 from fhir_server.errors import Gone, NotFound, PreconditionFailed
 from fhir_server.storage.outbox import record as record_in_outbox
 from fhir_server.storage.database import Database
 from fhir_server.storage.ids import new_id
+from fhir_server.storage.inserts import insert_ignoring_duplicates, insert_many
 from fhir_server.storage.instants import format_instant
 from fhir_server.storage.tables import INDEX_TABLES, multiple_values, resource_versions, resources
 from fhir_server.storage.versions import (VERSION_COLUMNS, StoredVersion, current_of_many, current_version,
@@ -176,7 +174,7 @@ class WriteSession:
         self._new_index_rows = {}
         unrecorded = self.multiple_values - self._multiple_values_recorded - self._multiple_values_flushed
         if unrecorded:
-            self._connection.execute(_insert_ignoring_duplicates(self._connection, multiple_values).values(
+            self._connection.execute(insert_ignoring_duplicates(self._connection, multiple_values).values(
                 [dict(zip(("index_table", "resource_type", "param"), key)) for key in sorted(unrecorded)]))
             self._multiple_values_flushed |= unrecorded
 
@@ -356,36 +354,6 @@ def _check_if_match(current: StoredVersion | None, if_match: int | None, resourc
         raise PreconditionFailed(
             f"If-Match asked for version `{if_match}` of `{resource_type}/{id_}`, but it has {found}."
         )
-
-
-_insert_statements: dict[tuple, tuple[str, Callable[[dict], tuple] | None]] = {}
-
-
-def insert_many(connection: Connection, table, rows: list[dict]) -> None:
-    """Insert rows with the driver's executemany: SQLAlchemy's per-row parameter processing cost as
-    much as the inserts themselves in a large transaction. Rows of one table share their keys."""
-    columns = tuple(rows[0])
-    key = (connection.dialect.name, table.name, columns)
-    if key not in _insert_statements:
-        compiled = insert(table).values({column: bindparam(column) for column in columns}).compile(
-            dialect=connection.dialect)
-        _insert_statements[key] = (str(compiled), _values_in_order(compiled.positiontup) if compiled.positional
-                                   else None)
-    sql, positional = _insert_statements[key]
-    connection.exec_driver_sql(sql, list(map(positional, rows)) if positional else rows)
-
-
-def _values_in_order(columns: list[str]) -> Callable[[dict], tuple]:
-    """A row's values in the statement's order, as a tuple built in C by itemgetter (a generator per row was a
-    sixth of a bulk load's inserts)."""
-    if len(columns) == 1:
-        return lambda row: (row[columns[0]],)
-    return itemgetter(*columns)
-
-
-def _insert_ignoring_duplicates(connection: Connection, table):
-    dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
-    return dialect_insert(table).on_conflict_do_nothing()
 
 
 def _resource_row(version: StoredVersion) -> dict:

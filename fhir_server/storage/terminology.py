@@ -11,7 +11,7 @@ from typing import Iterable
 
 from sqlalchemy import Connection, delete, select
 
-from fhir_server.storage.repository import insert_many
+from fhir_server.storage.inserts import insert_many
 from fhir_server.storage.tables import terminology_closure, terminology_members, terminology_published
 
 _BATCH = 20_000
