@@ -20,9 +20,8 @@ from typing import Callable
 from fhir_server import resources
 from fhir_server.definitions import r4
 from fhir_server.errors import FhirError
-from fhir_server.search.index import SET_ON_WRITE, SearchIndex
+from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
-from fhir_server.storage.repository import with_server_fields
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +54,7 @@ def prepared(batch: list[dict]) -> list[Prepared]:
     results = []
     for resource in batch:
         found = problem(resource)
-        rows = None
-        if found is None:
-            id_ = resource.get("id", "")  # a resource without one is created: its rows get the new id then
-            rows = _index.rows(resource["resourceType"], id_, with_server_fields(resource, id_, 1, 0),
-                               skip=SET_ON_WRITE)
-        results.append((found, rows))
+        results.append((found, _index.rows_before_write(resource) if found is None else None))
     return results
 
 

@@ -24,10 +24,9 @@ from fhir_server.search import query as search_query
 from fhir_server.search import include as search_include
 from fhir_server.search import results
 from fhir_server.search.backends import SearchBackend, sql, sql_terminology
-from fhir_server.search.index import SET_ON_WRITE, SearchIndex
+from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.query import SearchQuery
-from fhir_server.storage.repository import with_server_fields
 from fhir_server.storage.versions import StoredVersion, current_bodies, latest_change
 
 _CODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")  # no `.` or `:`: those start chains and modifiers
@@ -69,11 +68,9 @@ class SearchEngine:
         """The index rows of a valid resource about to be written, computed before its transaction so that the
         write holds the database's lock the shorter; None where the write computes them itself (while a custom
         SearchParameter is in effect, and for a SearchParameter)."""
-        resource_type = resource["resourceType"]
-        if self._has_custom or resource_type == "SearchParameter":
+        if self._has_custom or resource["resourceType"] == "SearchParameter":
             return None
-        id_ = resource.get("id", "")  # a created resource's rows get its new id when it is written
-        return self.index.rows(resource_type, id_, with_server_fields(resource, id_, 1, 0), skip=SET_ON_WRITE)
+        return self.index.rows_before_write(resource)
 
     def index_rows(self, resource_type: str, id_: str, resource: dict,
                    prepared: dict[str, list[dict]] | None = None) -> dict[str, list[dict]]:

@@ -11,6 +11,7 @@ from fhir_server.definitions import r4
 from fhir_server.search.fhirpath import Item, Unsupported, compile_expression, compile_on_element
 from fhir_server.search.parameters import Registry, SearchParameter
 from fhir_server.search.types import composite, date, number, quantity, reference, string, token, uri
+from fhir_server.storage.repository import with_server_fields
 
 TYPES = {"string": string, "token": token, "date": date, "number": number, "quantity": quantity,
          "reference": reference, "uri": uri, "composite": composite}
@@ -19,8 +20,8 @@ TABLES = {"string": "search_string", "token": "search_token", "date": "search_da
           "composite": "search_composite"}
 # Answered from the resources table itself, not from an index table.
 RESOURCE_COLUMNS = frozenset({"_id"})
-# Over what the server sets when it stores a version (meta.lastUpdated): rows prepared before the write
-# (in a bulk load's workers) leave these out, and the write adds them.
+# Over what the server sets when it stores a version (meta.lastUpdated): rows prepared before the write leave
+# these out, and the write adds them (SearchIndex.set_on_write_rows builds their rows).
 SET_ON_WRITE = frozenset({"_lastUpdated"})
 
 
@@ -83,9 +84,16 @@ class SearchIndex:
                         self._add(tables, "search_composite", seen, resource_type, id_, f"{code}:of-type", row)
         return tables
 
+    def rows_before_write(self, resource: dict) -> dict[str, list[dict]]:
+        """The rows of a valid resource about to be written, but those of ``SET_ON_WRITE`` (the write adds them
+        with :meth:`set_on_write_rows`), extracted from the resource as it will be served. A resource without an id
+        is created: the write gives its rows the new id."""
+        id_ = resource.get("id", "")
+        return self.rows(resource["resourceType"], id_, with_server_fields(resource, id_, 1, 0), skip=SET_ON_WRITE)
+
     def set_on_write_rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
         """The rows of ``SET_ON_WRITE`` under R4's parameters, built directly: ``_lastUpdated`` is the instant in
-        meta.lastUpdated that the write has just set (through the extractors, this one row was an eighth of the
+        meta.lastUpdated that the write has just set (through the extractors, this one row was a tenth of the
         importing process's time in a bulk load)."""
         low, high = date.date_range(resource["meta"]["lastUpdated"])
         return {TABLES["date"]: [{"resource_type": resource_type, "resource_id": id_, "param": "_lastUpdated",
@@ -94,8 +102,8 @@ class SearchIndex:
     def _selected(self, resource_type: str, skip: frozenset[str]) -> list:
         key = (resource_type, skip)
         if key not in self._selections:
-            self._selections[key] = [(code, kind, extract) for code, kind, extract in self._extractors.get(resource_type, ())
-                                     if code not in skip]
+            self._selections[key] = [extractor for extractor in self._extractors.get(resource_type, ())
+                                     if extractor[0] not in skip]
         return self._selections[key]
 
     @staticmethod
