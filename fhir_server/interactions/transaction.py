@@ -62,20 +62,19 @@ def run(outer: FhirRequest, entries: list[dict], context: Context) -> FhirRespon
 
 def _rewrite_early(requests: list[FhirRequest], targets: dict[str, str] | None, full_urls: set[str],
                    context: Context) -> list[FhirRequest]:
-    """Rewrite the references of each resource whose references are all settled already, and extract the index
-    rows of those created or updated, before the transaction takes the database's lock; return the requests whose
-    resources are left to rewrite in the transaction (a conditional reference is a search, and so is an entry's
-    identity while ``targets`` is None)."""
-    early = _References(None, targets or {})
+    """Rewrite each resource's references before the transaction takes the database's lock, and extract the index
+    rows of those created or updated whose references are then final; return the requests left to finish in the
+    transaction (a conditional reference is a search, and so is an entry's identity while ``targets`` is None)."""
+    early = _References(None, targets or {}, unsettled=full_urls if targets is None else frozenset())
     pending = []
     for request in requests:
         if request.resource is None:
             continue
-        if not all(_settled(reference, targets, full_urls) for reference in _references(request.resource)):
-            pending.append(request)
-            continue
+        early.deferred = False
         early.rewrite(request.resource, f"Bundle.entry[{request.bundle_entry}].resource")
-        if request.method in ("POST", "PUT"):
+        if early.deferred:
+            pending.append(request)
+        elif request.method in ("POST", "PUT"):
             request.index_rows = context.search.prepared_rows(request.resource)
     return pending
 
@@ -85,27 +84,6 @@ def _settled_by_search(request: FhirRequest) -> bool:
     _, _, id_ = request.path.partition("/")
     return request.resource is not None and not id_ and (
         request.method == "PUT" or request.method == "POST" and bool(request.headers.get("If-None-Exist")))
-
-
-def _settled(reference: str, targets: dict[str, str] | None, full_urls: set[str]) -> bool:
-    """Whether ``_References`` can rewrite this reference without the database."""
-    if targets is not None and reference in targets:
-        return True
-    return reference not in full_urls and not _CONDITIONAL_REFERENCE.fullmatch(reference)
-
-
-def _references(value):
-    """Every string ``reference`` in a resource, where ``_References.rewrite`` looks."""
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if key == "reference" and isinstance(child, str):
-                yield child
-            elif isinstance(child, (dict, list)):
-                yield from _references(child)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, (dict, list)):
-                yield from _references(item)
 
 
 def _dispatch(transaction: Context, request: FhirRequest) -> FhirResponse:
@@ -195,11 +173,15 @@ def _settle(transaction: Context | None, request: FhirRequest, index: int, match
 class _References:
     """Rewrites references to entries' fullUrls and conditional references, anywhere in a resource."""
 
-    def __init__(self, transaction: Context | None, targets: dict[str, str]):
-        """``transaction`` finds conditional references; without one, there must be none."""
+    def __init__(self, transaction: Context | None, targets: dict[str, str], unsettled: frozenset | set = frozenset()):
+        """``transaction`` finds conditional references. Without one (before the transaction), a conditional
+        reference, or one to an entry of ``unsettled`` fullUrls, is left as it is and sets :attr:`deferred`: the
+        transaction's own rewrite finishes the resource."""
         self._transaction = transaction
         self._targets = targets
+        self._unsettled = unsettled
         self._resolved: dict[str, str] = {}
+        self.deferred = False
 
     def rewrite(self, value, where: str) -> None:
         if isinstance(value, dict):
@@ -216,11 +198,17 @@ class _References:
     def _resolve(self, reference: str, where: str) -> str:
         if reference in self._targets:
             return self._targets[reference]
+        if reference in self._unsettled:
+            self.deferred = True
+            return reference
         if reference.startswith(("urn:uuid:", "urn:oid:")):
             raise BadRequest(f"{where}: reference `{reference}` names no entry's fullUrl in this transaction.",
                              expression=(where,))
         match = _CONDITIONAL_REFERENCE.fullmatch(reference)
         if not match:
+            return reference
+        if self._transaction is None:
+            self.deferred = True
             return reference
         if reference not in self._resolved:
             resource_type, criteria = match.groups()
