@@ -128,7 +128,7 @@ class SearchEngine:
 
     def result_parameters(self, resource_type: str, params: list[tuple[str, str]],
                           is_type) -> results.ResultParameters:
-        return results.parse(params, self.registry, is_type, resource_type, self.index.supports)
+        return results.parse(params, self.registry, is_type, resource_type, self.index)
 
     def count(self, connection: Connection, query: SearchQuery) -> int:
         return self.backend.count(connection, query)

@@ -54,6 +54,49 @@ class Registry:
         return list(self._by_type.get(resource_type, {}).values())
 
 
+def unions(parameters: list[SearchParameter], resource_type: str) -> dict[str, tuple[str, ...]]:
+    """The parameters of ``resource_type`` whose expression is exactly the union (FHIRPath ``|``) of other
+    parameters' expressions, each with those parameters' codes: R4's Observation ``combo-*`` parameters join a
+    plain one and its ``component-*`` one. A union's values are its parts' values, so they need not be indexed
+    twice. References are left out: chains, includes and compartments follow one parameter's rows."""
+    terms = {parameter.code: _terms(parameter.expression, resource_type) for parameter in parameters
+             if parameter.expression and parameter.type != "reference"}
+    found = {}
+    for union in parameters:
+        whole = terms.get(union.code)
+        if not whole or len(whole) < 2:
+            continue
+        parts = tuple(sorted(part.code for part in parameters if part.code != union.code and terms.get(part.code)
+                             and terms[part.code] < whole and _alike(part, union)))
+        if parts and frozenset().union(*(terms[code] for code in parts)) == whole:
+            found[union.code] = parts
+    return {code: parts for code, parts in found.items() if not any(part in found for part in parts)}
+
+
+def _alike(part: SearchParameter, union: SearchParameter) -> bool:
+    """Whether ``part``'s rows can stand for ``union``'s: same type, components and targets."""
+    return (part.type, part.components, part.targets) == (union.type, union.components, union.targets)
+
+
+def _terms(expression: str, resource_type: str) -> frozenset[str]:
+    """The operands of an expression's top-level ``|`` that apply to ``resource_type`` (a shared parameter's
+    expression joins the paths of every base type)."""
+    terms, depth, quoted, current = [], 0, False, []
+    for character in expression:
+        if character == "'":
+            quoted = not quoted
+        elif not quoted and character in "()":
+            depth += 1 if character == "(" else -1
+        elif not quoted and depth == 0 and character == "|":
+            terms.append("".join(current).strip())
+            current = []
+            continue
+        current.append(character)
+    terms.append("".join(current).strip())
+    return frozenset(term for term in terms if term.lstrip("(") == resource_type
+                     or term.lstrip("(").startswith(resource_type + "."))
+
+
 def definition_of(resource: dict) -> dict:
     """A stored SearchParameter resource in the registry's compact form (as tools/generate_definitions.py writes)."""
     definition = {key: resource[key] for key in ("url", "code", "base", "type", "expression", "target")

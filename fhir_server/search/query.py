@@ -6,6 +6,7 @@ Several values of one parameter are OR, repeated parameters are AND
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from fhir_server.errors import BadRequest
@@ -28,6 +29,12 @@ class Criterion:
     modifier: str | None
     values: tuple
     missing: bool | None = None  # for `:missing=true|false`
+    stored: tuple[str, ...] = ()  # the `param` of the index rows holding its values, when not `code` alone
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The `param` of the index rows that hold its values: its code, or a union parameter's parts'."""
+        return self.stored or (self.code,)
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,9 @@ class _Parser:
         parameter = self.registry.get(resource_type, code)
         if parameter is None or not self.index.supports(resource_type, code):
             raise _Unknown(name)
-        return _criterion(parameter, code, modifier or None, raw, self.base_url)
+        criterion = _criterion(parameter, code, modifier or None, raw, self.base_url)
+        stored = self.index.stored_codes(resource_type, criterion.code)
+        return criterion if stored == (criterion.code,) else dataclasses.replace(criterion, stored=stored)
 
     def _chain(self, resource_type: str, name: str, raw: str, depth: int) -> Chain:
         head, rest = name.split(".", 1)

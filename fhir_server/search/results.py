@@ -30,6 +30,12 @@ class SortKey:
     code: str
     kind: str  # the parameter type; `_id` and `_lastUpdated` sort by the resources table itself
     descending: bool
+    stored: tuple[str, ...] = ()  # the `param` of the index rows holding its values, when not `code` alone
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The `param` of the index rows that hold its values: its code, or a union parameter's parts'."""
+        return self.stored or (self.code,)
 
     @property
     def numeric(self) -> bool:
@@ -56,11 +62,12 @@ class ResultParameters:
 
 
 def parse(params: list[tuple[str, str]], registry: Registry, is_type: callable, resource_type: str,
-          is_indexed: callable) -> ResultParameters:
+          index) -> ResultParameters:
+    """``index`` is the search index (``index.SearchIndex``): which parameters it offers, in which rows."""
     result = ResultParameters()
     for name, raw in params:
         if name == "_sort":
-            result.sort.extend(_sort(part, resource_type, registry, is_indexed) for part in raw.split(","))
+            result.sort.extend(_sort(part, resource_type, registry, index) for part in raw.split(","))
             continue
         if name == "_summary":
             if raw not in SUMMARIES:
@@ -90,12 +97,13 @@ def _include(name: str, raw: str, registry: Registry, is_type: callable) -> Incl
     return Include(source_type, code, target_type, name.startswith("_revinclude"), name.endswith(":iterate"))
 
 
-def _sort(text: str, resource_type: str, registry: Registry, is_indexed: callable) -> SortKey:
+def _sort(text: str, resource_type: str, registry: Registry, index) -> SortKey:
     descending, code = text.startswith("-"), text.lstrip("-")
     if code in ("_id", "_lastUpdated"):
         return SortKey(code, code, descending)
     parameter = registry.get(resource_type, code)
-    if parameter is None or parameter.type not in SORTABLE or not is_indexed(resource_type, code):
+    if parameter is None or parameter.type not in SORTABLE or not index.supports(resource_type, code):
         raise BadRequest(f"`_sort={text}`: `{resource_type}` has no search parameter `{code}` to sort by.",
                          expression=("_sort",))
-    return SortKey(code, parameter.type, descending)
+    stored = index.stored_codes(resource_type, code)
+    return SortKey(code, parameter.type, descending, stored if stored != (code,) else ())

@@ -19,6 +19,9 @@ from fhirpathpy.models import models
 from fhir_server.definitions import r4
 
 _RESOLVE_IS = re.compile(r"resolve\(\) is ([A-Za-z]+)")
+# R4's expressions apply `as` to collections (`Observation.component.value as Quantity`), which FHIRPath makes an
+# error; servers read it item by item, as R5's expressions say with ofType().
+_AS = re.compile(r"\(([A-Za-z.]+) as ([A-Za-z]+)\)")
 
 
 def parameter(resource_type: str, code: str) -> dict:
@@ -43,6 +46,7 @@ def values(resource: dict, definition: dict) -> list:
     # fhirpathpy has no resolve(); a relative reference's type prefix says the same here.
     expression = _RESOLVE_IS.sub(lambda match: f"reference.startsWith('{match.group(1)}/')",
                                  definition["expression"])
+    expression = _AS.sub(lambda match: f"({match.group(1)}.ofType({match.group(2)}))", expression)
     parts = [part for part in expression.split("|")
              if part.strip().lstrip("(").startswith((resource["resourceType"] + ".", "Resource."))]
     return [value for part in parts for value in evaluate(resource, part.strip(), [], models["r4"])]

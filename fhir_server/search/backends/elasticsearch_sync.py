@@ -120,6 +120,7 @@ class Synchronizer:
             rows = self.engine.index.rows(resource_type, id_, resource)
         else:
             resource, rows = ready.resource, ready.rows
+        rows = self.engine.index.with_unions(resource_type, rows)  # a document holds every parameter's values
         return [{"index": {"_index": name, "_id": id_, "version": row.version_id, "version_type": "external_gte"}},
                 documents.document(id_, row.last_updated, resource, rows,
                                    documents.sortable(self.engine.index.fields(resource_type)))]

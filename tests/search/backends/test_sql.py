@@ -64,3 +64,15 @@ def test_a_resource_with_two_matching_values_is_counted_and_sorted_once(client, 
     engine.dispose()
     assert ("search_token", "Observation", "code") in recorded
     assert ("search_token", "Observation", "status") not in recorded
+
+
+def test_a_resource_with_a_value_in_each_part_of_a_union_is_counted_and_sorted_once(client, database_url):
+    """combo-code joins code and component-code: one row of each is no parameter with several values, yet two
+    matches of the union."""
+    for id_, code, component in (("o1", "A", "C"), ("o2", "B", "D")):
+        _put(client, {"resourceType": "Observation", "id": id_, "status": "final", "code": {"coding": [{"code": code}]},
+                      "component": [{"code": {"coding": [{"code": component}]}}]})
+    assert client.get("/fhir/Observation?combo-code=A,C,D&_summary=count").get_json(force=True)["total"] == 2
+    for sort, expected in (("combo-code", ["o1", "o2"]), ("-combo-code", ["o2", "o1"])):
+        found = client.get(f"/fhir/Observation?_sort={sort}&_count=10").get_json(force=True)["entry"]
+        assert [entry["resource"]["id"] for entry in found] == expected
