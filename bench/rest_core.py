@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import bundles  # noqa: E402
 
 BIN = Path(sys.executable).parent
+CHECKOUT = Path(__file__).resolve().parent.parent
 HEADERS: dict[str, str] = {}  # the bearer token, with --auth
 
 
@@ -49,13 +50,16 @@ def start_server(database_url: str, port: int, workers: int | None = None,
                  auth_key: Path | None = None, settings: dict[str, str] | None = None) -> subprocess.Popen:
     environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": database_url, "FHIR_SERVER_LOG_LEVEL": "WARNING",
                    **({"FHIR_SERVER_WORKERS": str(workers)} if workers else {}), **(settings or {})}
+    # The server runs this checkout's code, the one being measured, whatever is installed and wherever the
+    # benchmark was started: granian also puts its working directory first on its workers' sys.path.
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHECKOUT), environment.get("PYTHONPATH")]))
     if auth_key is not None:
         environment.update(FHIR_SERVER_AUTH="on", FHIR_SERVER_AUTH_DEV_KEY=str(auth_key), FHIR_SERVER_PORT=str(port))
         token = subprocess.run([BIN / "fhir-server", "token", "--scope", "user/*.cruds", "--role", "integrator"],
                                env=environment, check=True, capture_output=True, text=True).stdout.strip()
         HEADERS["Authorization"] = f"Bearer {token}"
-    subprocess.run([BIN / "fhir-server", "init-db"], env=environment, check=True, capture_output=True)
-    server = subprocess.Popen([BIN / "fhir-server", "serve", "--port", str(port)], env=environment,
+    subprocess.run([BIN / "fhir-server", "init-db"], env=environment, check=True, capture_output=True, cwd=CHECKOUT)
+    server = subprocess.Popen([BIN / "fhir-server", "serve", "--port", str(port)], env=environment, cwd=CHECKOUT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
