@@ -61,16 +61,25 @@ def unions(parameters: list[SearchParameter], resource_type: str) -> dict[str, t
     twice. References are left out: chains, includes and compartments follow one parameter's rows."""
     terms = {parameter.code: _terms(parameter.expression, resource_type) for parameter in parameters
              if parameter.expression and parameter.type != "reference"}
-    found = {}
+    covered = {}  # each parameter whose terms others' cover, with those others
     for union in parameters:
         whole = terms.get(union.code)
         if not whole or len(whole) < 2:
             continue
-        parts = tuple(sorted(part.code for part in parameters if part.code != union.code and terms.get(part.code)
-                             and terms[part.code] < whole and _alike(part, union)))
-        if parts and frozenset().union(*(terms[code] for code in parts)) == whole:
-            found[union.code] = parts
-    return {code: parts for code, parts in found.items() if not any(part in found for part in parts)}
+        parts = [part.code for part in parameters if part.code != union.code and terms.get(part.code)
+                 and terms[part.code] < whole and _alike(part, union)]
+        if _cover(parts, terms, whole):
+            covered[union.code] = parts
+    found = {}
+    for code, parts in covered.items():
+        stored = tuple(sorted(part for part in parts if part not in covered))  # parts with rows of their own
+        if _cover(stored, terms, terms[code]):
+            found[code] = stored
+    return found
+
+
+def _cover(parts, terms: dict[str, frozenset[str]], whole: frozenset[str]) -> bool:
+    return bool(parts) and frozenset().union(*(terms[part] for part in parts)) == whole
 
 
 def _alike(part: SearchParameter, union: SearchParameter) -> bool:

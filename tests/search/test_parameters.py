@@ -49,8 +49,11 @@ def test_only_a_top_level_union_of_alike_parameters_is_one():
         _parameter("r2", "Patient.managingOrganization", "reference", ["Practitioner"]),
         _parameter("r-union", "Patient.generalPractitioner | Patient.managingOrganization", "reference", ["Practitioner"]),
         _parameter("quoted", "Patient.gender | Patient.extension('a|b')"),
+        # A union of a union and another: its parts are the ones with rows of their own.
+        _parameter("c", "Patient.communication.language"),
+        _parameter("all-three", "Patient.gender | Patient.maritalStatus | Patient.communication.language"),
     ], ("Patient",))
-    assert unions(registry.for_type("Patient"), "Patient") == {"a-or-b": ("a", "b")}
+    assert unions(registry.for_type("Patient"), "Patient") == {"a-or-b": ("a", "b"), "all-three": ("a", "b", "c")}
 
 
 def _observations() -> list[dict]:
