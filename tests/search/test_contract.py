@@ -62,7 +62,8 @@ def dataset() -> list[dict]:
         coding = {key: value for key, value in (("system", system), ("code", code), ("display", display)) if value}
         observation = {"resourceType": "Observation", "id": f"o{number}",
                        "status": ["final", "amended", "preliminary"][number % 3],
-                       "code": {"coding": [coding], **({"text": display} if number % 2 and display else {})},
+                       "code": {"coding": [coding], **({"text": f"검사 {display}" if number % 6 == 5 else display}
+                                                       if number % 2 and display else {})},
                        "subject": {"reference": f"Patient/p{number % 24}"}}
         element, when = EFFECTIVE[number % len(EFFECTIVE)]
         if element:
@@ -156,6 +157,7 @@ CASES = [
     ("Patient", "birthdate", "sa1980-05-01"), ("Patient", "birthdate", "eb1980-05-01"), ("Patient", "birthdate:missing", "true"),
     ("Observation", "code", "4548-4"), ("Observation", "code", f"{LOINC}|4548-4"), ("Observation", "code", "|local-1"),
     ("Observation", "code", f"{LOINC}|"), ("Observation", "code:text", "hemo"), ("Observation", "code:text", "혈"),
+    ("Observation", "code:text", "검사"),
     ("Observation", "code:not", f"{LOINC}|4548-4"), ("Observation", "status", "final,amended"),
     ("Observation", "subject", "Patient/p3"), ("Observation", "subject", "p3"), ("Observation", "patient", "p5"),
     ("Observation", "subject:missing", "false"), ("Observation", "date", "2020-01-01"), ("Observation", "date", "2020"),

@@ -33,8 +33,11 @@ def pairs(value: object) -> list[tuple[str | None, str | None, str | None]]:
         return []
     if "coding" in value or ("text" in value and "code" not in value and "value" not in value):
         codings = [pair for coding in value.get("coding", ()) for pair in pairs(coding)]
-        if value.get("text"):
-            codings.append((None, None, value["text"]))
+        text = value.get("text")
+        # The text gets a row of its own for `:text`, unless a coding's display already says it (most do: a tenth of
+        # a clinical population's rows were such repeats, in the token and the composite tables).
+        if text and not any(display == text for _, _, display in codings):
+            codings.append((None, None, text))
         return codings
     if "code" in value:
         return [(value.get("system"), value["code"], value.get("display"))]
