@@ -1,6 +1,6 @@
 """Union parameters store no index rows: R4's Observation `combo-*` parameters are searched through the rows of
-the parameters they join (search/parameters.py `unions`), so their own rows, a fifth of a clinical population's,
-are deleted.
+the parameters they join (search/parameters.py `unions`), so their own rows, nearly a quarter of a clinical
+population's, are deleted.
 
 Downgrading leaves them deleted: run `fhir-server reindex --type Observation` with the older server after it.
 
