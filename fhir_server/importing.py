@@ -17,6 +17,7 @@ from werkzeug.datastructures import Headers
 
 from fhir_server.errors import FhirError
 from fhir_server.pipeline import Context, FhirRequest
+from fhir_server.storage import value_indexes
 from fhir_server.storage.repository import CREATED, UNCHANGED, UPDATED
 from fhir_server.validation import Prepared, Validator
 from mappers.base import Mapped, Rejected, Result
@@ -57,7 +58,7 @@ class Summary:
 class Importer:
     def __init__(self, context: Context, *, rejects: IO[str] | None = None, dry_run: bool = False,
                  batch_size: int = 2000, base_url: str = "", validator: Validator | None = None,
-                 summary: Summary | None = None):
+                 summary: Summary | None = None, defer_indexes_after: int | None = None):
         self.context = context
         self.rejects = rejects
         self.dry_run = dry_run
@@ -65,6 +66,11 @@ class Importer:
         self.base_url = base_url
         self.summary = summary or Summary()  # a resumed job counts on from its checkpoint
         self.validator = validator or Validator(context.settings.validation_workers)
+        self.defer_indexes_after = context.settings.import_defer_indexes_after if defer_indexes_after is None \
+            else defer_indexes_after
+        self._written = 0  # resources this run created or updated
+        self._stored_before: int | None = None  # resources the database held before this run, once counted
+        self._indexes_decided = False  # whether this run has dropped the value indexes, or will keep them
 
     def run(self, results: Iterable[Result], progress: Callable[[Summary], None] | None = None) -> Summary:
         """Load every result; each batch is validated in the pool while the one before it is stored."""
@@ -83,6 +89,9 @@ class Importer:
             self._advance(self._advance(pending, batch, progress), [], progress)
         finally:
             self.validator.close()
+            # Those this run dropped, and those an import killed before its end left missing.
+            if not self.dry_run and value_indexes.missing(self.context.repository.database):
+                value_indexes.build(self.context.repository.database)
         if self.summary.created + self.summary.updated >= ANALYZE_AFTER:
             self.context.repository.database.analyze()
         if progress:
@@ -138,6 +147,19 @@ class Importer:
             return
         for (record, _), record_outcomes in zip(batch, outcomes):
             self._count(record, record_outcomes)
+        self._defer_indexes_if_worthwhile()
+
+    def _defer_indexes_if_worthwhile(self) -> None:
+        """A large load goes on without the value indexes and builds them at its end (storage/value_indexes.py)
+        once it has written as many resources as the database held before it."""
+        if self._indexes_decided or not self.defer_indexes_after or self._written < self.defer_indexes_after:
+            return
+        database = self.context.repository.database
+        if self._stored_before is None:
+            self._stored_before = value_indexes.stored_resources(database) - self._written
+        if self._written >= self._stored_before:
+            self._indexes_decided = True
+            value_indexes.drop(database)
 
     def _write_one(self, record: Mapped, rows: list[dict | None]) -> None:
         try:
@@ -174,6 +196,7 @@ class Importer:
             summary.created += outcome == CREATED
             summary.updated += outcome == UPDATED
             summary.unchanged += outcome == UNCHANGED
+            self._written += outcome in (CREATED, UPDATED)
 
     def _reject(self, rejected: Rejected) -> None:
         self.summary.rejected += 1

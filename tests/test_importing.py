@@ -14,7 +14,9 @@ from fhir_server.app import create_app
 from fhir_server.import_sources import Options, UnreadableSource, open_source
 from fhir_server.importing import Importer
 from fhir_server.settings import Settings
+from fhir_server.storage import value_indexes
 from mappers.tabular import spec
+from population import hospital
 
 SAMPLES = Path(spec.__file__).parent / "samples"
 GOLDEN = Path(__file__).parent / "data" / "mappers"
@@ -28,11 +30,11 @@ def app(database_url, tmp_path):
     app.extensions["fhir"].repository.database.dispose()
 
 
-def _import(app, folder, spec_name="korean-hospital", **options):
+def _import(app, folder, spec_name="korean-hospital", progress=None, **options):
     context = app.extensions["fhir"]
     rejects = io.StringIO()
     source = open_source("tabular", folder, context, Options(spec=spec_name))
-    summary = Importer(context, rejects=rejects, **options).run(source.results)
+    summary = Importer(context, rejects=rejects, **options).run(source.results, progress)
     return summary, [json.loads(line) for line in rejects.getvalue().splitlines()]
 
 
@@ -46,9 +48,10 @@ def _rows(folder: Path, name: str, encoding="cp949") -> list[dict]:
     return list(csv.DictReader(io.StringIO((folder / name).read_bytes().decode(encoding))))
 
 
-def test_an_import_is_found_by_search_as_the_source_holds_it(app):
+@pytest.mark.parametrize("defer_indexes_after", [0, 100], ids=["indexed-row-by-row", "value-indexes-built-after"])
+def test_an_import_is_found_by_search_as_the_source_holds_it(app, defer_indexes_after):
     folder = SAMPLES / "korean-hospital"
-    summary, rejects = _import(app, folder)
+    summary, rejects = _import(app, folder, batch_size=100, defer_indexes_after=defer_indexes_after)
     rows = {name: _rows(folder, name) for name in
             ("patients.csv", "visits.csv", "diagnoses.csv", "labs.csv", "prescriptions.csv", "procedures.csv",
              "allergies.csv")}
@@ -69,6 +72,41 @@ def test_an_import_is_found_by_search_as_the_source_holds_it(app):
                         "&_revinclude=Condition:subject").get_json()
     conditions = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"]
     assert len(conditions) == sum(row["등록번호"] == first["등록번호"] for row in rows["diagnoses.csv"])
+
+
+def _missing_value_indexes(app) -> list[int]:
+    """A progress callback that notes how many value indexes are missing at each checkpoint, and that list."""
+    database, missing = app.extensions["fhir"].repository.database, []
+    return lambda _: missing.append(len(value_indexes.missing(database))), missing
+
+
+def test_a_large_import_drops_the_value_indexes_once_past_its_threshold_and_builds_them_at_its_end(app):
+    progress, missing = _missing_value_indexes(app)
+    summary, _ = _import(app, SAMPLES / "korean-hospital", progress=progress, batch_size=100, defer_indexes_after=300)
+    assert summary.created > 600
+    everything = len(value_indexes.VALUE_INDEXES)
+    assert missing[:3] == [0, 0, everything]  # the third checkpoint: 300 written, into an empty database
+    assert value_indexes.missing(app.extensions["fhir"].repository.database) == []
+
+
+def test_an_import_smaller_than_the_database_keeps_the_value_indexes(app, tmp_path):
+    _import(app, SAMPLES / "korean-hospital", defer_indexes_after=0)
+    hospital.write(10, 5, tmp_path / "smaller")
+    progress, missing = _missing_value_indexes(app)
+    summary, _ = _import(app, tmp_path / "smaller", progress=progress, batch_size=20, defer_indexes_after=20)
+    assert summary.created > 100 and set(missing) == {0}
+
+
+def test_an_import_that_fails_builds_the_value_indexes_it_dropped(app):
+    database = app.extensions["fhir"].repository.database
+
+    def failing(summary):
+        if value_indexes.missing(database):
+            raise OSError("the disk is full")
+
+    with pytest.raises(OSError):
+        _import(app, SAMPLES / "korean-hospital", progress=failing, batch_size=100, defer_indexes_after=100)
+    assert value_indexes.missing(database) == []
 
 
 def test_importing_again_creates_nothing_and_a_changed_row_is_a_new_version(app, tmp_path):

@@ -128,8 +128,15 @@ def alembic_config(url: str):
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest Alembic revision; safe to run on an up-to-date database."""
+    """Bring the schema to the newest Alembic revision, its indexes all in place; safe to run on an up-to-date
+    database."""
     from alembic import command
 
-    Database(url).dispose()  # creates the SQLite directory if needed
-    command.upgrade(alembic_config(url), "head")
+    from fhir_server.storage import value_indexes
+
+    database = Database(url)  # creates the SQLite directory if needed
+    try:
+        command.upgrade(alembic_config(url), "head")
+        value_indexes.build(database)  # missing if an import that had dropped them was killed
+    finally:
+        database.dispose()
