@@ -101,8 +101,9 @@ def _roots(term: str, resource_type: str) -> set[str] | None:
     """The JSON keys of the resource a term's first step reads, or None if it is not a plain element."""
     term = _strip_parentheses(term)
     cast = _AS_SUFFIX.fullmatch(term)
+    cast_type = None
     if cast:
-        term = cast.group(1)
+        term, cast_type = cast.group(1), cast.group(2)
     segments = _split_top(_strip_parentheses(term), ".")
     if segments[0].startswith("("):
         return _roots(segments[0][1:-1], resource_type)
@@ -118,7 +119,18 @@ def _roots(term: str, resource_type: str) -> set[str] | None:
     if not _NAME.fullmatch(name):
         return None
     choice_types = r4()["choiceElements"].get(f"{resource_type}.{name}")
-    return {name + kind[0].upper() + kind[1:] for kind in choice_types} if choice_types else {name}
+    if not choice_types:
+        return {name}
+    # A cast of the choice element itself (`Observation.value as dateTime`, `Observation.value.as(Quantity)`)
+    # reads only that type's key.
+    call = _CALL.fullmatch(segments[2]) if len(segments) > 2 else None
+    if call and call.group(1) in ("as", "ofType"):
+        cast_type = call.group(2).strip()
+    elif len(segments) > 2 or indexed:
+        cast_type = None
+    if cast_type is not None:
+        choice_types = [kind for kind in choice_types if kind == _SYSTEM_TYPES.get(cast_type, cast_type)]
+    return {name + kind[0].upper() + kind[1:] for kind in choice_types}
 
 
 def _compile_term(term: str, resource_type: str) -> _Step | None:

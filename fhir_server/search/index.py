@@ -180,6 +180,14 @@ class _Composite:
         items = []
         for elements, components in self._terms:
             for element in elements(resource):
-                items.append(([(kind, [row for value in extract.on(element) for row in TYPES[kind].index(value)])
-                               for kind, extract in components], None))
+                values = []
+                # Last first: the value is the component an element most often lacks (an Observation's
+                # code-value-date without a date), and an element lacking any component has no row.
+                for kind, extract in reversed(components):
+                    rows = [row for value in extract.on(element) for row in TYPES[kind].index(value)]
+                    if not rows:
+                        break
+                    values.append((kind, rows))
+                else:
+                    items.append((values[::-1], None))
         return items
