@@ -29,8 +29,12 @@ def media_type(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
+def is_id(text: str) -> bool:
+    return _ID.fullmatch(text) is not None
+
+
 def check_id(id_: str) -> str:
-    if not _ID.fullmatch(id_):
+    if not is_id(id_):
         raise BadRequest(f"`{id_}` is not a valid resource id: 1 to 64 letters, digits, '-' or '.'.")
     return id_
 

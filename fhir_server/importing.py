@@ -2,6 +2,11 @@
 fhir_server.validation), then written in batches through the pipeline as PUTs with the mapper's deterministic
 ids, so importing an export twice creates nothing new and a changed record becomes a new version.
 
+An NDJSON line is parsed in the pool too. A new resource from it is stored from what its worker made (its JSON as
+served after the server's fields, and its index rows: ``WriteSession.create_served``) without passing the
+pipeline, when the principal may write its type anywhere, which is all the pipeline would check of a new resource;
+anything else goes through the pipeline.
+
 Every source record is counted once: read = mapped + rejected. A record whose resource fails validation
 is rejected with the element path and the validator's message; the rejects go to an NDJSON file with
 their source (file, line, part), field and reason.
@@ -15,12 +20,19 @@ from typing import IO, Callable, Iterable
 
 from werkzeug.datastructures import Headers
 
+from fhir_server import json_codec
+from fhir_server.bulk.ndjson import Line
 from fhir_server.errors import FhirError
 from fhir_server.pipeline import Context, FhirRequest
+from fhir_server.security.access import EVERYWHERE
 from fhir_server.storage import value_indexes
+from fhir_server.storage.ids import new_id
 from fhir_server.storage.repository import CREATED, UNCHANGED, UPDATED
-from fhir_server.validation import Prepared, Validator
+from fhir_server.validation import Loaded, Prepared, Validator
 from mappers.base import Mapped, Rejected, Result
+
+Record = Result | Line
+Valid = tuple[Mapped, list[dict | None]] | tuple[Line, Loaded]  # with the resources' index rows, or what it became
 
 # Writes after which the planner's statistics are refreshed: without them PostgreSQL plans the searches and
 # cohorts over a freshly loaded index badly (a three-criterion cohort of 400 patients: 4 s, 30 ms after).
@@ -72,9 +84,9 @@ class Importer:
         self._stored_before: int | None = None  # resources the database held before this run, once counted
         self._indexes_decided = False  # whether this run has dropped the value indexes, or will keep them
 
-    def run(self, results: Iterable[Result], progress: Callable[[Summary], None] | None = None) -> Summary:
+    def run(self, results: Iterable[Record], progress: Callable[[Summary], None] | None = None) -> Summary:
         """Load every result; each batch is validated in the pool while the one before it is stored."""
-        batch: list[Result] = []
+        batch: list[Record] = []
         resource_count = 0
         pending = None
         try:
@@ -83,6 +95,8 @@ class Importer:
                 batch.append(result)
                 if isinstance(result, Mapped):
                     resource_count += len(result.if_absent) + len(result.resources)
+                elif isinstance(result, Line):
+                    resource_count += 1
                 if resource_count >= self.batch_size or len(batch) >= self.batch_size:
                     pending = self._advance(pending, batch, progress)
                     batch, resource_count = [], 0
@@ -98,10 +112,9 @@ class Importer:
             progress(self.summary)
         return self.summary
 
-    def _advance(self, pending, batch: list[Result], progress) -> tuple | None:
+    def _advance(self, pending, batch: list[Record], progress) -> tuple | None:
         """Submit ``batch`` for validation, then store the valid records of the batch submitted before."""
-        submitted = (batch, self.validator.submit([resource for record in batch if isinstance(record, Mapped)
-                                                   for resource in (*record.if_absent, *record.resources)])) \
+        submitted = (batch, self.validator.submit([item for record in batch for item in _to_validate(record)])) \
             if batch else None
         if pending is not None:
             results, pending_checks = pending
@@ -110,13 +123,22 @@ class Importer:
                 progress(self.summary)
         return submitted
 
-    def _valid(self, results: list[Result], checks: list[Prepared]) -> list[tuple[Mapped, list[dict | None]]]:
-        """The records all of whose resources are valid, each with its resources' prepared index rows; the
-        others are rejected, in source order, a mapped record for its first invalid resource."""
+    def _valid(self, results: list[Record], checks: list[Prepared]) -> list[Valid]:
+        """The records all of whose resources are valid, each with its resources' prepared index rows (a line with
+        what it became); the others are rejected, in source order, a mapped record for its first invalid resource."""
         valid, found = [], iter(checks)
         for record in results:
             if isinstance(record, Rejected):
                 self._reject(record)
+                continue
+            if isinstance(record, Line):
+                problem, loaded = next(found)
+                if problem is not None:
+                    self._reject(Rejected(record.source, *problem))
+                elif loaded.tail is None:  # parsed, but to be stored as a resource
+                    valid.append((Mapped(record.source, [loaded.resource]), [loaded.rows]))
+                else:
+                    valid.append((record, loaded))
                 continue
             record_checks = [next(found) for _ in range(len(record.if_absent) + len(record.resources))]
             failed = next(((resource, problem) for resource, (problem, _) in
@@ -128,25 +150,24 @@ class Importer:
             self._reject(Rejected(record.source, f"invalid {resource.get('resourceType')}: {message}", path))
         return valid
 
-    def _write(self, batch: list[tuple[Mapped, list[dict | None]]]) -> None:
+    def _write(self, batch: list[Valid]) -> None:
         if not batch:
             return
         if self.dry_run:
-            for record, _ in batch:
-                self._count(record, [None] * (len(record.if_absent) + len(record.resources)))
+            for record, prepared in batch:
+                self._count(_resource_types(record, prepared), [None] * len(_resource_types(record, prepared)))
             return
         try:
             with self.context.transaction() as transaction:
-                transaction.session.prefetch([(resource["resourceType"], resource["id"]) for record, _ in batch
-                                              for resource in (*record.if_absent, *record.resources) if "id" in resource])
-                outcomes = [self._write_record(transaction, record, rows) for record, rows in batch]
+                transaction.session.prefetch([key for record, prepared in batch for key in _keys(record, prepared)])
+                outcomes = [self._write_record(transaction, record, prepared) for record, prepared in batch]
         except FhirError:
             # A record failed at write time: load each on its own, so only that one is rejected.
-            for record, rows in batch:
-                self._write_one(record, rows)
+            for record, prepared in batch:
+                self._write_one(record, prepared)
             return
-        for (record, _), record_outcomes in zip(batch, outcomes):
-            self._count(record, record_outcomes)
+        for (record, prepared), record_outcomes in zip(batch, outcomes):
+            self._count(_resource_types(record, prepared), record_outcomes)
         self._defer_indexes_if_worthwhile()
 
     def _defer_indexes_if_worthwhile(self) -> None:
@@ -161,23 +182,40 @@ class Importer:
             self._indexes_decided = True
             value_indexes.drop(database)
 
-    def _write_one(self, record: Mapped, rows: list[dict | None]) -> None:
+    def _write_one(self, record: Mapped | Line, prepared: list[dict | None] | Loaded) -> None:
         try:
             with self.context.transaction() as transaction:
-                outcomes = self._write_record(transaction, record, rows)
+                outcomes = self._write_record(transaction, record, prepared)
         except FhirError as error:
             self._reject(Rejected(record.source, f"not stored: {error.message}"))
             return
-        self._count(record, outcomes)
+        self._count(_resource_types(record, prepared), outcomes)
 
-    def _write_record(self, transaction: Context, record: Mapped, rows: list[dict | None]) -> list[str]:
-        outcomes, prepared = [], iter(rows)
+    def _write_record(self, transaction: Context, record: Mapped | Line, prepared: list[dict | None] | Loaded) \
+            -> list[str]:
+        if isinstance(record, Line):
+            return [self._store_line(transaction, record, prepared)]
+        outcomes, rows = [], iter(prepared)
         for resource in record.if_absent:
             existing = transaction.session.current(resource["resourceType"], resource["id"])
-            index_rows = next(prepared)
+            index_rows = next(rows)
             outcomes.append(UNCHANGED if existing and not existing.deleted else
                             self._store(transaction, resource, index_rows))
-        return outcomes + [self._store(transaction, resource, next(prepared)) for resource in record.resources]
+        return outcomes + [self._store(transaction, resource, next(rows)) for resource in record.resources]
+
+    def _store_line(self, transaction: Context, line: Line, loaded: Loaded) -> str:
+        """A new resource that the principal may write anywhere straight from what its worker made (what the
+        pipeline's authorization and compartment checks allow); anything else as :meth:`_store` does, through the
+        pipeline: an update, a token confined to a patient's compartment or without the scope, a search engine
+        that wants the resource (``WriteSession.indexed``), or index rows that custom SearchParameters change."""
+        session, resource_type = transaction.session, loaded.resource_type
+        method = "POST" if loaded.id is None else "PUT"
+        if (loaded.id is None or session.is_new(resource_type, loaded.id)) and session.indexed is None \
+                and self.context.search.uses_prepared_rows(resource_type) \
+                and transaction.access.reach(resource_type, "c" if loaded.id is None else "u") == EVERYWHERE:
+            session.create_served(resource_type, loaded.id or new_id(), loaded.tail, method, loaded.rows)
+            return CREATED
+        return self._store(transaction, json_codec.parse(line.text), loaded.rows)
 
     def _store(self, transaction: Context, resource: dict, index_rows: dict | None) -> str:
         """PUT at the resource's id; one without an id (only NDJSON has those) is created with a new one."""
@@ -187,11 +225,10 @@ class Importer:
                               validated=True, index_rows=index_rows)
         return self.context.pipeline.handle(request, transaction).outcome or CREATED
 
-    def _count(self, record: Mapped, outcomes: list[str | None]) -> None:
+    def _count(self, resource_types: list[str], outcomes: list[str | None]) -> None:
         summary = self.summary
         summary.mapped += 1
-        for resource, outcome in zip((*record.if_absent, *record.resources), outcomes):
-            resource_type = resource["resourceType"]
+        for resource_type, outcome in zip(resource_types, outcomes):
             summary.resource_types[resource_type] = summary.resource_types.get(resource_type, 0) + 1
             summary.created += outcome == CREATED
             summary.updated += outcome == UPDATED
@@ -203,3 +240,22 @@ class Importer:
         if self.rejects is not None:
             self.rejects.write(json.dumps(rejected.as_json(), ensure_ascii=False) + "\n")
 
+
+def _to_validate(record: Record) -> list[dict | Line]:
+    if isinstance(record, Mapped):
+        return [*record.if_absent, *record.resources]
+    return [record] if isinstance(record, Line) else []
+
+
+def _keys(record: Mapped | Line, prepared: list[dict | None] | Loaded) -> list[tuple[str, str]]:
+    """(type, id) of the resources a valid record writes at an id of its own."""
+    if isinstance(record, Line):
+        return [(prepared.resource_type, prepared.id)] if prepared.id is not None else []
+    return [(resource["resourceType"], resource["id"]) for resource in (*record.if_absent, *record.resources)
+            if "id" in resource]
+
+
+def _resource_types(record: Mapped | Line, prepared: list[dict | None] | Loaded) -> list[str]:
+    if isinstance(record, Line):
+        return [prepared.resource_type]
+    return [resource["resourceType"] for resource in (*record.if_absent, *record.resources)]

@@ -6,6 +6,10 @@ Workers run the same check as every write, ``resources.validate``. For each reso
 message and element path of its first problem, or None and its index rows under R4's search parameters
 (without those over what the write sets: ``SearchEngine.index_rows`` adds them, and computes every row
 itself while a custom SearchParameter is in effect).
+
+An NDJSON line (``bulk/ndjson.Line``) is parsed where it is validated: a worker sends back, as :class:`Loaded`,
+the resource's type, id, index rows and its JSON as served after the server's fields
+(``repository.served_tail``), so the importing process stores a new resource without parsing or serializing it.
 """
 
 from __future__ import annotations
@@ -15,18 +19,38 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Callable
 
-from fhir_server import resources
+from fhir_server import http, resources
+from fhir_server.bulk import ndjson
 from fhir_server.definitions import r4
 from fhir_server.errors import FhirError
 from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
+from fhir_server.storage.repository import served_tail
+from mappers.base import Rejected
 
 log = logging.getLogger(__name__)
 
 Problem = tuple[str, str | None]  # the validator's message, and the element path it names
-Prepared = tuple[Problem | None, dict | None]  # a problem, or the index rows of a valid resource (or None)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A valid NDJSON line: in a worker its type, id (None: to be created), index rows and served tail (None if
+    the id is not one a PUT takes); in the calling process the parsed resource instead."""
+
+    resource_type: str
+    id: str | None
+    rows: dict | None = None
+    tail: bytes | None = None
+    resource: dict | None = None
+
+
+# For a resource: its problem, or None and its index rows (or None). For a line: why it is rejected, or None and
+# what it became.
+Prepared = tuple[Problem | None, dict | Loaded | None]
 Pending = Callable[[], list[Prepared]]  # what a submitted batch became, waited for when called
 
 _SMALL = 64  # fewer resources than this are validated in the calling process: the round trip costs more
@@ -41,21 +65,39 @@ def problem(resource: dict) -> Problem | None:
     return None
 
 
-def checked(batch: list[dict]) -> list[Prepared]:
+def checked(batch: list[dict | ndjson.Line]) -> list[Prepared]:
     """In the calling process: only the problems (its writes extract index rows with the current registry)."""
-    return [(problem(resource), None) for resource in batch]
+    return [_line(item, worker=False) if isinstance(item, ndjson.Line) else (problem(item), None) for item in batch]
 
 
 _index: SearchIndex | None = None  # a worker's, over R4's search parameters
 
 
-def prepared(batch: list[dict]) -> list[Prepared]:
-    """In a worker: the problem of each resource, or its index rows."""
+def prepared(batch: list[dict | ndjson.Line]) -> list[Prepared]:
+    """In a worker: the problem of each resource, or its index rows; of each line, what it became."""
     results = []
-    for resource in batch:
-        found = problem(resource)
-        results.append((found, _index.rows_before_write(resource) if found is None else None))
+    for item in batch:
+        if isinstance(item, ndjson.Line):
+            results.append(_line(item, worker=True))
+            continue
+        found = problem(item)
+        results.append((found, _index.rows_before_write(item) if found is None else None))
     return results
+
+
+def _line(line: ndjson.Line, worker: bool) -> Prepared:
+    record = ndjson.parsed(line)
+    if isinstance(record, Rejected):
+        return (record.reason, record.field), None
+    resource = record.resources[0]
+    found = problem(resource)
+    if found is not None:
+        return (f"invalid {resource['resourceType']}: {found[0]}", found[1]), None
+    resource_type, id_ = resource["resourceType"], resource.get("id")
+    tail = served_tail(resource) if worker and (id_ is None or isinstance(id_, str) and http.is_id(id_)) else None
+    if tail is None:
+        return None, Loaded(resource_type, id_, resource=resource)
+    return None, Loaded(resource_type, id_, _index.rows_before_write(resource), tail)
 
 
 class Validator:
@@ -66,7 +108,7 @@ class Validator:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, batch: list[dict]) -> Pending:
+    def submit(self, batch: list[dict | ndjson.Line]) -> Pending:
         if self.workers <= 1 or len(batch) < _SMALL:
             return lambda: checked(batch)
         try:

@@ -8,10 +8,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from fhir_server import resources
 from fhir_server.app import build_context, create_app
+from fhir_server.bulk.ndjson import Line
 from fhir_server.errors import FhirError
 from fhir_server.importing import Importer
 from fhir_server.settings import Settings
@@ -70,14 +72,16 @@ def _examples() -> list[dict]:
     return examples
 
 
-def _load(database_url: str, workers: int, extra: list[dict] = ()) -> Counter:
-    """Import the examples; every index row, its resource named by its content (ids differ for created ones)."""
+def _load(database_url: str, workers: int, extra: list[dict] = (), lines: bool = False) -> Counter:
+    """Import the examples, as resources or as NDJSON lines; every index row, its resource named by its content (ids
+    differ for created ones)."""
     context = build_context(Settings(database_url=database_url, terminology_folder="/nonexistent",
                                      validation_workers=workers))
     for resource in extra:
         with context.transaction() as transaction:
             transaction.session.update(resource, resource["id"])
-    records = [Mapped(Source("examples", number), [example]) for number, example in enumerate(_examples(), 1)]
+    records = [Line(Source("examples", number), json.dumps(example).encode()) if lines else
+               Mapped(Source("examples", number), [example]) for number, example in enumerate(_examples(), 1)]
     summary = Importer(context).run(records)
     assert summary.read == summary.mapped + summary.rejected and summary.mapped > 500
     return _stored_rows(context)
@@ -110,11 +114,39 @@ def test_index_rows_prepared_by_the_pool_are_those_each_write_extracts(database_
     assert sum(expected.values()) > 5_000
 
 
-def test_with_a_custom_search_parameter_in_effect_the_writes_extract_every_row(database_url, tmp_path):
+def test_ndjson_lines_parsed_by_the_pool_are_stored_as_each_write_stores_a_resource(database_url, tmp_path,
+                                                                                     sqlite_template):
+    """Workers parse each line and the importing process stores a new resource from their served tail and rows."""
+    reference = tmp_path / "reference.sqlite"
+    reference.write_bytes(sqlite_template.read_bytes())
+    assert _load(database_url, workers=2, lines=True) == _load(f"sqlite:///{reference}", workers=1)
+
+
+def test_ndjson_lines_of_resources_that_exist_are_updated_through_the_pipeline(database_url):
+    context = build_context(Settings(database_url=database_url, terminology_folder="/nonexistent",
+                                     validation_workers=2))
+    batch = [resource for resource in _batch() if _valid(resource)]
+
+    def lines(observations):
+        return [Line(Source("observations.ndjson", number), json.dumps(resource).encode())
+                for number, resource in enumerate(observations, 1)]
+
+    first = Importer(context).run(lines(batch))
+    batch[0]["valueQuantity"]["value"] = 99
+    again = Importer(context).run(lines(batch))
+    assert (first.created, first.updated, first.unchanged) == (len(batch), 0, 0)
+    assert (again.created, again.updated, again.unchanged) == (0, 1, len(batch) - 1)
+    version = context.repository.read("Observation", batch[0]["id"])
+    assert version.version_id == 2 and json.loads(version.body)["valueQuantity"]["value"] == 99
+    context.repository.database.dispose()
+
+
+@pytest.mark.parametrize("lines", [False, True], ids=["resources", "ndjson-lines"])
+def test_with_a_custom_search_parameter_in_effect_the_writes_extract_every_row(database_url, lines):
     nickname = {"resourceType": "SearchParameter", "id": "nickname", "url": "http://example.org/nickname",
                 "name": "nickname", "status": "active", "code": "nickname", "base": ["Patient"], "type": "string",
                 "expression": "Patient.name.given", "description": "A given name"}
-    found = _load(database_url, workers=2, extra=[nickname])
+    found = _load(database_url, workers=2, extra=[nickname], lines=lines)
     assert sum(count for (table, _, values), count in found.items() if '"param": "nickname"' in values) > 5
 
 

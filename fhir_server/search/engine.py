@@ -64,11 +64,16 @@ class SearchEngine:
                              if search_parameters.is_in_effect(resource) and not self._problems(resource)])
                 self._marker = marker
 
+    def uses_prepared_rows(self, resource_type: str) -> bool:
+        """Whether rows extracted before the write under R4's parameters are a resource's rows (not while a custom
+        SearchParameter is in effect, nor for a SearchParameter, whose write checks it)."""
+        return not self._has_custom and resource_type != "SearchParameter"
+
     def prepared_rows(self, resource: dict) -> dict[str, list[dict]] | None:
         """The index rows of a valid resource about to be written, computed before its transaction so that the
-        write holds the database's lock the shorter; None where the write computes them itself (while a custom
-        SearchParameter is in effect, and for a SearchParameter)."""
-        if self._has_custom or resource["resourceType"] == "SearchParameter":
+        write holds the database's lock the shorter; None where the write computes them itself
+        (:meth:`uses_prepared_rows`)."""
+        if not self.uses_prepared_rows(resource["resourceType"]):
             return None
         return self.index.rows_before_write(resource)
 
@@ -77,7 +82,7 @@ class SearchEngine:
         """The index rows of a resource as stored. ``prepared`` are its rows from R4's parameters alone, but
         those over what the write sets (``index.SET_ON_WRITE``), computed before the write (by
         :meth:`prepared_rows` or a validation worker); they are used while no custom SearchParameter is in effect."""
-        if prepared is not None and not self._has_custom and resource_type != "SearchParameter":
+        if prepared is not None and self.uses_prepared_rows(resource_type):
             rows = self.index.set_on_write_rows(resource_type, id_, resource)
             for table, table_rows in prepared.items():
                 if table_rows and table_rows[0]["resource_id"] != id_:  # a created resource's id is new

@@ -223,6 +223,26 @@ class WriteSession:
                 for row in self._connection.execute(current_of_many, {"resource_type": resource_type, "ids": chunk}):
                     self._prefetched[(resource_type, row.id)] = to_version(row)
 
+    def is_new(self, resource_type: str, id_: str) -> bool:
+        """Known, from :meth:`prefetch`, never to have existed, and not written since."""
+        key = (resource_type, id_)
+        return key in self._prefetched and self._prefetched[key] is None
+
+    def create_served(self, resource_type: str, id_: str, tail: bytes, method: str, prepared: dict) -> StoredVersion:
+        """Store the first version of a resource that :meth:`is_new` (or has a fresh id) from its
+        ``repository.served_tail`` and index rows made by a validation worker: a bulk load's write that neither
+        parses nor serializes the resource."""
+        self._prefetched.pop((resource_type, id_), None)
+        last_updated = _now_ms()
+        version = StoredVersion(resource_type, id_, 1, last_updated, method,
+                                served_body(resource_type, id_, 1, last_updated, tail))
+        self._new_resources.append(_resource_row(version))
+        # What the write sets is all the index needs besides the prepared rows (SearchEngine.index_rows).
+        served = {"resourceType": resource_type, "id": id_,
+                  "meta": {"versionId": "1", "lastUpdated": format_instant(last_updated)}}
+        self._remember(version, served, prepared)
+        return version
+
     def create(self, resource: dict, *, id_: str | None = None, prepared: dict | None = None) -> StoredVersion:
         """Store a new resource under a fresh server-assigned id (or ``id_``, known to be unused).
         ``prepared``: index rows computed before the write, see ``SearchEngine.index_rows``."""
@@ -334,6 +354,25 @@ class WriteSession:
         served = with_server_fields(resource, id_, version_id, last_updated)
         return StoredVersion(resource["resourceType"], id_, version_id, last_updated, method,
                              json_codec.dump(served)), served
+
+
+def served_tail(resource: dict) -> bytes | None:
+    """The resource's JSON as served (:func:`with_server_fields`) after ``meta.lastUpdated``, the same for every
+    id, version and instant: a bulk load's validation worker makes it, and the write puts the server's fields
+    before it (:func:`served_body`) instead of serializing the resource. None if the serializer starts otherwise."""
+    body = json_codec.dump(with_server_fields(resource, "", 1, 0))
+    head = _served_head(resource["resourceType"], "", 1, 0)
+    return body[len(head):] if body.startswith(head) else None
+
+
+def served_body(resource_type: str, id_: str, version_id: int, last_updated: int, tail: bytes) -> bytes:
+    """Byte for byte ``json_codec.dump(with_server_fields(resource, ...))``, from the resource's :func:`served_tail`."""
+    return _served_head(resource_type, id_, version_id, last_updated) + tail
+
+
+def _served_head(resource_type: str, id_: str, version_id: int, last_updated: int) -> bytes:
+    return json_codec.dump({"resourceType": resource_type, "id": id_, "meta": {
+        "versionId": str(version_id), "lastUpdated": format_instant(last_updated)}})[:-2]  # open: more may follow
 
 
 def with_server_fields(resource: dict, id_: str, version_id: int, last_updated: int) -> dict:
