@@ -8,14 +8,22 @@ from typing import Callable
 from sqlalchemy import Connection, bindparam, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
+# Rows from which PostgreSQL gets them by COPY: a bulk load's INSERTs took PostgreSQL twice the time (2,000
+# synthetic patients, 51,381 resources, `fhir-server import ndjson`: 44.8 s, 21.6 s with COPY).
+COPY_FROM = 50
 _insert_statements: dict[tuple, tuple[str, Callable[[dict], tuple] | None]] = {}
 
 
 def insert_many(connection: Connection, table, rows: list[dict]) -> None:
-    """Insert rows with the driver's executemany: SQLAlchemy's per-row parameter processing cost as
-    much as the inserts themselves in a large transaction. Rows of one table share their keys."""
+    """Insert rows with the driver's executemany (many rows into PostgreSQL by COPY): SQLAlchemy's per-row
+    parameter processing cost as much as the inserts themselves in a large transaction. Rows of one table share
+    their keys."""
     columns = tuple(rows[0])
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        _copy(connection, table, columns, rows)
+        return
     key = (connection.dialect.name, table.name, columns)
     if key not in _insert_statements:
         compiled = insert(table).values({column: bindparam(column) for column in columns}).compile(
@@ -38,3 +46,22 @@ def insert_ignoring_duplicates(connection: Connection, table):
     """An INSERT that skips rows whose key exists already, in the connection's dialect."""
     dialect_insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
     return dialect_insert(table).on_conflict_do_nothing()
+
+
+def _copy(connection: Connection, table, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """``COPY ... FROM STDIN`` in the connection's transaction, its errors raised as SQLAlchemy raises a statement's
+    (an IntegrityError is one), with PostgreSQL's primary message only: its DETAIL repeats the values."""
+    quote = connection.dialect.identifier_preparer.quote
+    values = _values_in_order(list(columns))
+    sql = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    driver_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(values(row))
+    except driver_error as error:
+        primary = getattr(getattr(error, "diag", None), "message_primary", None)
+        if primary:
+            error.args = (primary,)
+        raise DBAPIError.instance(sql, None, error, driver_error, hide_parameters=True,
+                                  dialect=connection.dialect) from None
