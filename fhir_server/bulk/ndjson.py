@@ -28,6 +28,8 @@ def files(path: Path) -> list[Path]:
 
 @dataclass(frozen=True, slots=True)
 class Line:
+    """One non-blank line of a file, as read: :func:`parsed` tells what it holds."""
+
     source: Source
     text: bytes
     resource_type: str | None = None  # the type the input declared, if it did

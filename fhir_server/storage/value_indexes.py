@@ -9,7 +9,8 @@ build them, against 191 with them.
 Results never depend on these indexes: without them a search is answered right, only slower, and every row is
 still written in the resource's own transaction. The per-resource indexes (``ix_*_resource``) stay, so updates and
 deletes remain quick. Whoever drops the indexes builds them in a ``finally``; a process killed in between leaves
-them missing until the next ``fhir-server init-db`` (``database.migrate``) or deferring import builds them.
+them missing until the next import ends or ``fhir-server init-db`` (``database.migrate``) runs: both build
+whatever is missing.
 """
 
 from __future__ import annotations
