@@ -155,7 +155,8 @@ class Importer:
             return
         if self.dry_run:
             for record, prepared in batch:
-                self._count(_resource_types(record, prepared), [None] * len(_resource_types(record, prepared)))
+                resource_types = _resource_types(record, prepared)
+                self._count(resource_types, [None] * len(resource_types))
             return
         try:
             with self.context.transaction() as transaction:

@@ -9,7 +9,7 @@ itself while a custom SearchParameter is in effect).
 
 An NDJSON line (``bulk/ndjson.Line``) is parsed where it is validated: a worker sends back, as :class:`Loaded`,
 the resource's type, id, index rows and its JSON as served after the server's fields
-(``repository.served_tail``), so the importing process stores a new resource without parsing or serializing it.
+(``storage/served.py``), so the importing process stores a new resource without parsing or serializing it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fhir_server.definitions import r4
 from fhir_server.errors import FhirError
 from fhir_server.search.index import SearchIndex
 from fhir_server.search.parameters import Registry
-from fhir_server.storage.repository import served_tail
+from fhir_server.storage.served import served_tail
 from mappers.base import Rejected
 
 log = logging.getLogger(__name__)

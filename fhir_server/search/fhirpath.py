@@ -88,7 +88,7 @@ class Compiled:
 
 def _compile_union(expression: str, resource_type: str) -> Compiled:
     terms, roots = [], set()
-    for text in _split_top(expression, "|"):
+    for text in split_top(expression, "|"):
         term = _compile_term(text.strip(), resource_type)
         if term is not None:
             terms.append(term)
@@ -104,7 +104,7 @@ def _roots(term: str, resource_type: str) -> set[str] | None:
     cast_type = None
     if cast:
         term, cast_type = cast.group(1), cast.group(2)
-    segments = _split_top(_strip_parentheses(term), ".")
+    segments = split_top(_strip_parentheses(term), ".")
     if segments[0].startswith("("):
         return _roots(segments[0][1:-1], resource_type)
     if segments[0] not in ("Resource", "DomainResource", resource_type):
@@ -139,7 +139,7 @@ def _compile_term(term: str, resource_type: str) -> _Step | None:
     if cast and "(" not in cast.group(2):
         inner = _compile_term(cast.group(1), resource_type)
         return None if inner is None else _then(inner, _as(cast.group(2)))
-    segments = _split_top(term, ".")
+    segments = split_top(term, ".")
     head = segments[0]
     if head.startswith("(") and head.endswith(")"):
         # `(Observation.value as CodeableConcept).text`: the cast's result, then more path.
@@ -266,7 +266,7 @@ def _then(first: _Step, second: _Step) -> _Step:
     return lambda items: second(first(items))
 
 
-def _split_top(text: str, separator: str) -> list[str]:
+def split_top(text: str, separator: str) -> list[str]:
     """Split on ``separator`` outside parentheses, brackets and quotes."""
     parts, depth, quoted, current = [], 0, False, []
     for character in text:
@@ -286,7 +286,7 @@ def _split_top(text: str, separator: str) -> list[str]:
 
 
 def _strip_parentheses(term: str) -> str:
-    while term.startswith("(") and term.endswith(")") and _split_top(term[1:-1], "|") == [term[1:-1].strip()] \
+    while term.startswith("(") and term.endswith(")") and split_top(term[1:-1], "|") == [term[1:-1].strip()] \
             and _balanced(term[1:-1]):
         term = term[1:-1].strip()
     return term

@@ -15,7 +15,7 @@ from fhir_server.definitions import r4
 from fhir_server.search.fhirpath import Item, Unsupported, compile_expression, compile_on_element
 from fhir_server.search.parameters import Registry, SearchParameter, unions
 from fhir_server.search.types import composite, date, number, quantity, reference, string, token, uri
-from fhir_server.storage.repository import with_server_fields
+from fhir_server.storage.served import with_server_fields
 
 TYPES = {"string": string, "token": token, "date": date, "number": number, "quantity": quantity,
          "reference": reference, "uri": uri, "composite": composite}

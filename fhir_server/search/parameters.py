@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fhir_server.search.fhirpath import split_top
 
 
 @dataclass(frozen=True)
@@ -90,19 +91,7 @@ def _alike(part: SearchParameter, union: SearchParameter) -> bool:
 def _terms(expression: str, resource_type: str) -> frozenset[str]:
     """The operands of an expression's top-level ``|`` that apply to ``resource_type`` (a shared parameter's
     expression joins the paths of every base type)."""
-    terms, depth, quoted, current = [], 0, False, []
-    for character in expression:
-        if character == "'":
-            quoted = not quoted
-        elif not quoted and character in "()":
-            depth += 1 if character == "(" else -1
-        elif not quoted and depth == 0 and character == "|":
-            terms.append("".join(current).strip())
-            current = []
-            continue
-        current.append(character)
-    terms.append("".join(current).strip())
-    return frozenset(term for term in terms if term.lstrip("(") == resource_type
+    return frozenset(term for term in split_top(expression, "|") if term.lstrip("(") == resource_type
                      or term.lstrip("(").startswith(resource_type + "."))
 
 

@@ -23,6 +23,7 @@ from fhir_server.storage.database import Database
 from fhir_server.storage.ids import new_id
 from fhir_server.storage.inserts import insert_ignoring_duplicates, insert_many
 from fhir_server.storage.instants import format_instant
+from fhir_server.storage.served import served_body, with_server_fields
 from fhir_server.storage.tables import INDEX_TABLES, multiple_values, resource_versions, resources
 from fhir_server.storage.versions import (VERSION_COLUMNS, StoredVersion, current_of_many, current_version,
                                           current_versions, to_version, version_by_number)
@@ -230,7 +231,7 @@ class WriteSession:
 
     def create_served(self, resource_type: str, id_: str, tail: bytes, method: str, prepared: dict) -> StoredVersion:
         """Store the first version of a resource that :meth:`is_new` (or has a fresh id) from its
-        ``repository.served_tail`` and index rows made by a validation worker: a bulk load's write that neither
+        ``served.served_tail`` and index rows made by a validation worker: a bulk load's write that neither
         parses nor serializes the resource."""
         self._prefetched.pop((resource_type, id_), None)
         last_updated = _now_ms()
@@ -354,35 +355,6 @@ class WriteSession:
         served = with_server_fields(resource, id_, version_id, last_updated)
         return StoredVersion(resource["resourceType"], id_, version_id, last_updated, method,
                              json_codec.dump(served)), served
-
-
-def served_tail(resource: dict) -> bytes | None:
-    """The resource's JSON as served (:func:`with_server_fields`) after ``meta.lastUpdated``, the same for every
-    id, version and instant: a bulk load's validation worker makes it, and the write puts the server's fields
-    before it (:func:`served_body`) instead of serializing the resource. None if the serializer starts otherwise."""
-    body = json_codec.dump(with_server_fields(resource, "", 1, 0))
-    head = _served_head(resource["resourceType"], "", 1, 0)
-    return body[len(head):] if body.startswith(head) else None
-
-
-def served_body(resource_type: str, id_: str, version_id: int, last_updated: int, tail: bytes) -> bytes:
-    """Byte for byte ``json_codec.dump(with_server_fields(resource, ...))``, from the resource's :func:`served_tail`."""
-    return _served_head(resource_type, id_, version_id, last_updated) + tail
-
-
-def _served_head(resource_type: str, id_: str, version_id: int, last_updated: int) -> bytes:
-    return json_codec.dump({"resourceType": resource_type, "id": id_, "meta": {
-        "versionId": str(version_id), "lastUpdated": format_instant(last_updated)}})[:-2]  # open: more may follow
-
-
-def with_server_fields(resource: dict, id_: str, version_id: int, last_updated: int) -> dict:
-    """The resource as served: id and meta.versionId/lastUpdated set by the server, in the usual order."""
-    meta = {key: value for key, value in (resource.get("meta") or {}).items()
-            if key not in ("versionId", "lastUpdated")}
-    served = {"resourceType": resource["resourceType"], "id": id_,
-              "meta": {"versionId": str(version_id), "lastUpdated": format_instant(last_updated), **meta}}
-    served.update((key, value) for key, value in resource.items() if key not in ("resourceType", "id", "meta"))
-    return served
 
 
 def _check_if_match(current: StoredVersion | None, if_match: int | None, resource_type: str, id_: str) -> None:
