@@ -3,6 +3,7 @@ counted (read = mapped + rejected), ids are stable across imports, and expectati
 force over the source files."""
 
 import csv
+import gc
 import io
 import json
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fhir_server import collection
 from fhir_server.app import create_app
 from fhir_server.import_sources import Options, UnreadableSource, open_source
 from fhir_server.importing import Importer
@@ -107,6 +109,13 @@ def test_an_import_that_fails_builds_the_value_indexes_it_dropped(app):
     with pytest.raises(OSError):
         _import(app, SAMPLES / "korean-hospital", progress=failing, batch_size=100, defer_indexes_after=100)
     assert value_indexes.missing(database) == []
+
+
+def test_an_import_collects_garbage_less_often_while_it_runs_and_as_before_after(app):
+    before, during = gc.get_threshold(), set()
+    _import(app, SAMPLES / "korean-hospital", progress=lambda _: during.add(gc.get_threshold()), batch_size=100)
+    assert during == {collection.BULK_THRESHOLDS} != {before}
+    assert gc.get_threshold() == before
 
 
 def test_importing_again_creates_nothing_and_a_changed_row_is_a_new_version(app, tmp_path):
