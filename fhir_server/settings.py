@@ -70,7 +70,7 @@ class Settings:
         0, "Processes that validate resources while an import loads them (`$import`, `fhir-server import`, import "
            "jobs); 0 means one per core, 1 validates in the importing process itself.")
     import_defer_indexes_after: int = _setting(
-        20_000, "Resources an import writes before it may load the rest without the search index's value indexes "
+        2_000, "Resources an import writes before it may load the rest without the search index's value indexes "
                 "and build them at its end, which is faster once it has written as many resources as the database "
                 "held before it (searches stay right meanwhile, only slower); 0 never defers them.")
     exports_folder: str = _setting(

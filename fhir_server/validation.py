@@ -47,6 +47,9 @@ class Loaded:
     tail: bytes | None = None
     resource: dict | None = None
 
+    def __reduce__(self):  # as ndjson.Line's: unpickled for every line in the importing process
+        return Loaded, (self.resource_type, self.id, self.rows, self.tail, self.resource)
+
 
 # For a resource: its problem, or None and its index rows (or None). For a line: why it is rejected, or None and
 # what it became.

@@ -17,6 +17,9 @@ class Source:
     line: int | None = None  # 1-based line of a text file, or row number of a database table
     part: str | None = None  # e.g. the HL7 message control id and segment, or a VCF sample
 
+    def __reduce__(self):  # as fhir_server.bulk.ndjson.Line's: every line sent to a validation worker has one
+        return Source, (self.file, self.line, self.part)
+
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line is not None else "")
         return where + (f" ({self.part})" if self.part else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from fhir_server.errors import FhirError
 from fhir_server.importing import Importer
 from fhir_server.settings import Settings
 from fhir_server.storage.tables import INDEX_TABLES
-from fhir_server.validation import Validator
+from fhir_server.validation import Loaded, Validator
 from mappers.base import Mapped, Source
 
 EXAMPLES = Path(__file__).parent / "data" / "r4-examples"
@@ -56,6 +57,17 @@ def test_a_pool_reports_the_same_problems_as_validating_in_process():
     assert sum(problem is not None for problem, _ in pooled) == len([n for n in range(150) if n % 7 == 3 or n % 11 == 5])
     assert pooled[3][0][1] == "Observation.colour"
     assert all((rows is None) == (problem is not None) for problem, rows in pooled)
+
+
+def test_lines_and_what_they_became_reach_the_other_process_whole():
+    """They cross to and from the workers pickled, by their own ``__reduce__``."""
+    line = Line(Source("Observation.ndjson", 7, "entry 2"), b'{"resourceType": "Observation"}\n', "Observation")
+    loaded = Loaded("Observation", "o-1", {"search_token": [{"param": "code", "code": "718-7"}]}, b', "status": 1}',
+                    None)
+    for value in (line, loaded, Loaded("Patient", None, resource={"resourceType": "Patient"})):
+        copied = pickle.loads(pickle.dumps(value))
+        assert copied == value and type(copied) is type(value)
+    assert pickle.loads(pickle.dumps(line)).source.part == "entry 2"
 
 
 def test_a_small_batch_is_validated_in_the_calling_process():

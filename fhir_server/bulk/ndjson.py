@@ -34,6 +34,11 @@ class Line:
     text: bytes
     resource_type: str | None = None  # the type the input declared, if it did
 
+    def __reduce__(self):
+        # Sent to a validation worker: the pickling that slots give a frozen dataclass looks its fields up for
+        # every object, 5 us a line in the importing process.
+        return Line, (self.source, self.text, self.resource_type)
+
 
 def read(path: Path, name: str, resource_type: str | None = None) -> Iterator[Line]:
     """The records of one file; ``resource_type``: the type every line must hold, if the input declared one."""
