@@ -177,7 +177,8 @@ class Importer:
 
     def _defer_indexes_if_worthwhile(self) -> None:
         """A large load goes on without the value indexes and builds them at its end (storage/value_indexes.py)
-        once it has written as many resources as the database held before it."""
+        once it has written as many resources as the database held before it; without the per-resource ones too
+        if it has only created resources so far (an update later builds them again)."""
         if self._indexes_decided or not self.defer_indexes_after or self._written < self.defer_indexes_after:
             return
         database = self.context.repository.database
@@ -185,7 +186,7 @@ class Importer:
             self._stored_before = value_indexes.stored_resources(database) - self._written
         if self._written >= self._stored_before:
             self._indexes_decided = True
-            value_indexes.drop(database)
+            value_indexes.drop(database, per_resource=self.summary.updated == 0)
 
     def _write_one(self, record: Mapped | Line, prepared: list[dict | None] | Loaded) -> None:
         try:

@@ -13,10 +13,12 @@ import pytest
 
 from fhir_server import collection
 from fhir_server.app import create_app
+from fhir_server.bulk.ndjson import Line
 from fhir_server.import_sources import Options, UnreadableSource, open_source
 from fhir_server.importing import Importer
 from fhir_server.settings import Settings
 from fhir_server.storage import value_indexes
+from mappers.base import Source
 from mappers.tabular import spec
 from population import hospital
 
@@ -85,10 +87,39 @@ def _missing_value_indexes(app) -> list[int]:
 def test_a_large_import_drops_the_value_indexes_once_past_its_threshold_and_builds_them_at_its_end(app):
     progress, missing = _missing_value_indexes(app)
     summary, _ = _import(app, SAMPLES / "korean-hospital", progress=progress, batch_size=100, defer_indexes_after=300)
-    assert summary.created > 600
-    everything = len(value_indexes.VALUE_INDEXES)
+    assert summary.created > 600 and summary.updated == 0
+    # Having only created resources, it drops the per-resource indexes too.
+    everything = len(value_indexes.VALUE_INDEXES) + len(value_indexes.PER_RESOURCE_INDEXES)
     assert missing[:3] == [0, 0, everything]  # the third checkpoint: 300 written, into an empty database
     assert value_indexes.missing(app.extensions["fhir"].repository.database) == []
+
+
+def _observation_lines(codes: list[tuple[str, str]]) -> list[Line]:
+    return [Line(Source("Observation.ndjson", number), json.dumps(
+        {"resourceType": "Observation", "id": id_, "status": "final",
+         "code": {"coding": [{"system": "http://loinc.org", "code": code}]}}).encode(), "Observation")
+        for number, (id_, code) in enumerate(codes, 1)]
+
+
+def test_an_update_during_a_load_without_per_resource_indexes_builds_them_and_replaces_the_old_rows(app):
+    """The last batch updates a resource of the first: its old index rows must go, which needs those indexes."""
+    lines = _observation_lines([(f"o{n}", "718-7") for n in range(300)] + [("o5", "4548-4")])
+    progress, missing = _missing_value_indexes(app)
+    summary = Importer(app.extensions["fhir"], batch_size=100, defer_indexes_after=100).run(lines, progress)
+    assert (summary.created, summary.updated) == (300, 1)
+    value_only = len(value_indexes.VALUE_INDEXES)
+    assert missing == [value_only + len(value_indexes.PER_RESOURCE_INDEXES)] * 3 + [value_only, 0]
+    client = app.test_client()
+    assert _total(client, "Observation?code=http://loinc.org|718-7") == 299
+    assert _total(client, "Observation?code=http://loinc.org|4548-4&_id=o5") == 1
+
+
+def test_a_load_that_has_updated_resources_keeps_the_per_resource_indexes(app):
+    lines = _observation_lines([("o1", "718-7"), ("o1", "4548-4")] + [(f"p{n}", "718-7") for n in range(200)])
+    progress, missing = _missing_value_indexes(app)
+    summary = Importer(app.extensions["fhir"], batch_size=100, defer_indexes_after=100).run(lines, progress)
+    assert (summary.created, summary.updated) == (201, 1)
+    assert missing[:3] == [len(value_indexes.VALUE_INDEXES)] * 3 and missing[-1] == 0
 
 
 def test_an_import_smaller_than_the_database_keeps_the_value_indexes(app, tmp_path):

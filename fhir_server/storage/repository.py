@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, select, text, update
 
 from fhir_server import json_codec
 from fhir_server.errors import Gone, NotFound, PreconditionFailed
+from fhir_server.storage import value_indexes
 from fhir_server.storage.outbox import record as record_in_outbox
 from fhir_server.storage.database import Database
 from fhir_server.storage.ids import new_id
@@ -296,6 +297,7 @@ class WriteSession:
         versions = self._connection.execute(current_versions.where(
             resources.c.resource_type == resource_type, resources.c.id.in_(ids), resources.c.deleted.is_(False))).all()
         live = [row.id for row in versions]
+        value_indexes.ensure_per_resource(self._connection)
         for table in INDEX_TABLES.values():
             self._connection.execute(delete(table).where(table.c.resource_type == resource_type,
                                                          table.c.resource_id.in_(live)))
@@ -319,6 +321,7 @@ class WriteSession:
 
     def _forget_index(self, resource_type: str, id_: str) -> None:
         self.flush()
+        value_indexes.ensure_per_resource(self._connection)
         for table in INDEX_TABLES.values():
             self._connection.execute(
                 delete(table).where(table.c.resource_type == resource_type, table.c.resource_id == id_)

@@ -1,5 +1,6 @@
-"""The value indexes a large import drops and builds again: built exactly as the schema declares them, by the
-import's end or by `init-db` after a killed one, and kept by PostgreSQL when their tables cannot be locked."""
+"""The indexes a large import drops and builds again: built exactly as the schema declares them, by the import's
+end or by `init-db` after a killed one, the per-resource ones also by the first write that needs them, and kept by
+PostgreSQL when their tables cannot be locked."""
 
 from __future__ import annotations
 
@@ -21,24 +22,55 @@ def _definitions(database: Database) -> dict[str, str]:
         return {name: sql for name, table, sql in connection.exec_driver_sql(query) if table in INDEX_TABLES}
 
 
-def test_the_value_indexes_are_every_index_of_the_index_tables_but_the_per_resource_ones():
+def test_the_value_and_per_resource_indexes_are_every_index_of_the_index_tables():
     declared = {index.name for table in INDEX_TABLES.values() for index in table.indexes}
     per_resource = {f"ix_{name}_resource" for name in INDEX_TABLES}
+    assert {index.name for index in value_indexes.PER_RESOURCE_INDEXES} == per_resource
     assert {index.name for index in value_indexes.VALUE_INDEXES} == declared - per_resource
-    assert per_resource <= declared
 
 
-def test_dropped_value_indexes_are_built_again_as_migrations_made_them(database_url):
+@pytest.mark.parametrize("per_resource", [False, True], ids=["value-indexes", "and-per-resource-indexes"])
+def test_dropped_indexes_are_built_again_as_migrations_made_them(database_url, per_resource):
     database = Database(database_url)
     try:
         migrated = _definitions(database)
-        assert value_indexes.drop(database)
+        assert value_indexes.drop(database, per_resource=per_resource)
+        per_resource_names = {f"ix_{name}_resource" for name in INDEX_TABLES}
         assert {index.name for index in value_indexes.missing(database)} == \
-               {index.name for index in value_indexes.VALUE_INDEXES}
-        assert set(_definitions(database)) == {f"ix_{name}_resource" for name in INDEX_TABLES}
+               {index.name for index in value_indexes.VALUE_INDEXES} | (per_resource_names if per_resource else set())
+        assert set(_definitions(database)) == (set() if per_resource else per_resource_names)
         value_indexes.build(database)
         assert value_indexes.missing(database) == []
         assert _definitions(database) == migrated
+    finally:
+        database.dispose()
+
+
+def test_a_write_about_to_delete_rows_builds_the_per_resource_indexes_this_process_dropped(database_url):
+    database = Database(database_url)
+    try:
+        migrated = _definitions(database)
+        value_indexes.drop(database, per_resource=True)
+        with database.write() as connection:
+            value_indexes.ensure_per_resource(connection)
+        assert {index.name for index in value_indexes.missing(database)} == \
+               {index.name for index in value_indexes.VALUE_INDEXES}
+        value_indexes.build(database)
+        assert _definitions(database) == migrated
+    finally:
+        database.dispose()
+
+
+def test_indexes_another_process_dropped_are_left_to_the_end_of_its_load(database_url):
+    """This process did not drop them: it does not know, and its writes are right without them, only slower."""
+    database = Database(database_url)
+    try:
+        with database.write() as connection:
+            for index in value_indexes.PER_RESOURCE_INDEXES:
+                index.drop(connection)
+            value_indexes.ensure_per_resource(connection)
+        assert len(value_indexes.missing(database)) == len(value_indexes.PER_RESOURCE_INDEXES)
+        value_indexes.build(database)
     finally:
         database.dispose()
 
