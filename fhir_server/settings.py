@@ -71,8 +71,9 @@ class Settings:
            "jobs); 0 means one per core, 1 validates in the importing process itself.")
     import_defer_indexes_after: int = _setting(
         2_000, "Resources an import writes before it may load the rest without the search index's value indexes "
-                "and build them at its end, which is faster once it has written as many resources as the database "
-                "held before it (searches stay right meanwhile, only slower); 0 never defers them.")
+               "(and its per-resource indexes, while it has only created resources) and build them at its end, "
+               "which is faster once it has written as many resources as the database held before it (searches "
+               "stay right meanwhile, only slower); 0 never defers them.")
     exports_folder: str = _setting(
         "data/exports", "Folder where bulk `$export` jobs write their NDJSON files until the files expire.")
     export_expiry_seconds: int = _setting(
