@@ -20,7 +20,7 @@ from typing import IO, Callable, Iterable
 
 from werkzeug.datastructures import Headers
 
-from fhir_server import collection, json_codec
+from fhir_server import garbage_collection, json_codec
 from fhir_server.bulk.ndjson import Line
 from fhir_server.errors import FhirError
 from fhir_server.pipeline import Context, FhirRequest
@@ -86,7 +86,7 @@ class Importer:
 
     def run(self, results: Iterable[Record], progress: Callable[[Summary], None] | None = None) -> Summary:
         """Load every result; each batch is validated in the pool while the one before it is stored."""
-        with collection.rarer_during_bulk_load():
+        with garbage_collection.rarer_during_bulk_load():
             return self._load(results, progress)
 
     def _load(self, results: Iterable[Record], progress: Callable[[Summary], None] | None) -> Summary:

@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable
 
-from fhir_server import collection, http, resources
+from fhir_server import garbage_collection, http, resources
 from fhir_server.bulk import ndjson
 from fhir_server.definitions import r4
 from fhir_server.errors import FhirError
@@ -151,4 +151,4 @@ def _warm() -> None:
     global _index
     resource_types = resources.supported_resource_types()
     _index = SearchIndex(Registry(r4()["searchParameters"], resource_types), resource_types)
-    collection.for_a_worker()
+    garbage_collection.for_a_worker()

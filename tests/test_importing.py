@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fhir_server import collection
+from fhir_server import garbage_collection
 from fhir_server.app import create_app
 from fhir_server.bulk.ndjson import Line
 from fhir_server.import_sources import Options, UnreadableSource, open_source
@@ -145,7 +145,7 @@ def test_an_import_that_fails_builds_the_value_indexes_it_dropped(app):
 def test_an_import_collects_garbage_less_often_while_it_runs_and_as_before_after(app):
     before, during = gc.get_threshold(), set()
     _import(app, SAMPLES / "korean-hospital", progress=lambda _: during.add(gc.get_threshold()), batch_size=100)
-    assert during == {collection.BULK_THRESHOLDS} != {before}
+    assert during == {garbage_collection.BULK_THRESHOLDS} != {before}
     assert gc.get_threshold() == before
 
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from fhir_server import collection
+from fhir_server import garbage_collection
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def default_thresholds():
 
 
 def test_a_load_collects_less_often_and_restores_the_thresholds_it_found(default_thresholds):
-    with collection.rarer_during_bulk_load():
+    with garbage_collection.rarer_during_bulk_load():
         during = gc.get_threshold()
     assert during[0] > default_thresholds[0] * 10
     assert gc.get_threshold() == default_thresholds
@@ -29,7 +29,7 @@ def test_overlapping_loads_restore_the_thresholds_when_the_last_one_ends_not_the
     seen = {}
 
     def first():
-        with collection.rarer_during_bulk_load():
+        with garbage_collection.rarer_during_bulk_load():
             first_started.set()
             second_started.wait(5)
         first_ended.set()
@@ -37,17 +37,17 @@ def test_overlapping_loads_restore_the_thresholds_when_the_last_one_ends_not_the
     thread = threading.Thread(target=first)
     thread.start()
     first_started.wait(5)
-    with collection.rarer_during_bulk_load():
+    with garbage_collection.rarer_during_bulk_load():
         second_started.set()
         first_ended.wait(5)
         seen["after the first ended"] = gc.get_threshold()
     thread.join(5)
-    assert seen["after the first ended"] == collection.BULK_THRESHOLDS
+    assert seen["after the first ended"] == garbage_collection.BULK_THRESHOLDS
     assert gc.get_threshold() == default_thresholds
 
 
 def test_a_failing_load_restores_the_thresholds(default_thresholds):
     with pytest.raises(RuntimeError):
-        with collection.rarer_during_bulk_load():
+        with garbage_collection.rarer_during_bulk_load():
             raise RuntimeError("the source went away")
     assert gc.get_threshold() == default_thresholds
