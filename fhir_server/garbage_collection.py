@@ -3,8 +3,9 @@
 The collector runs a pass for every 700 containers allocated and not yet freed, and a full pass, over every object
 of the process, as survivors pile up. A bulk load allocates containers that survive by the thousand (a batch's
 index rows, kept until the batch is written), so over 2,000 synthetic patients the writing process spent 2.0 s of
-its 15 s in collections (timed with ``gc.callbacks``); with the thresholds below, 0.3 s. Nothing a load allocates
-is cyclic garbage that would pile up: its rows and resources are freed by reference counting once written.
+its 15 s in collections (timed with ``gc.callbacks``); with the thresholds below, 0.3 s. Reference counting still
+frees what a load is done with at once; the server's peak memory over a 2,000-patient ``$import`` stayed where it
+was (385-389 MB, 386-388 before).
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ class Source:
     line: int | None = None  # 1-based line of a text file, or row number of a database table
     part: str | None = None  # e.g. the HL7 message control id and segment, or a VCF sample
 
-    def __reduce__(self):  # as fhir_server.bulk.ndjson.Line's: every line sent to a validation worker has one
+    def __reduce__(self):
+        # Pickled with every record sent to another process: the pickling that slots give a frozen dataclass looks
+        # its fields up for every object.
         return Source, (self.file, self.line, self.part)
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 
-from sqlalchemy import URL, Connection, Index, func, inspect, select
+from sqlalchemy import URL, Connection, Index, func, select
 from sqlalchemy.exc import OperationalError
 
 from fhir_server.storage.database import Database
@@ -75,10 +75,7 @@ def ensure_per_resource(connection: Connection) -> None:
     transaction may yet roll back."""
     if not _without_per_resource or _key(connection.engine.url) not in _without_per_resource:
         return
-    # One catalogue query, not the inspector's per table: it runs before every update until the load ends.
-    catalogue = "SELECT name FROM sqlite_master WHERE type = 'index'" if connection.dialect.name == "sqlite" else \
-        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
-    present = set(connection.exec_driver_sql(catalogue).scalars())
+    present = _present(connection)
     for index in PER_RESOURCE_INDEXES:
         if index.name not in present:
             log.info("building index %s for an update during a load", index.name)
@@ -87,9 +84,16 @@ def ensure_per_resource(connection: Connection) -> None:
 
 def missing(database: Database) -> list[Index]:
     with database.read() as connection:
-        inspector = inspect(connection)
-        present = {found["name"] for table in INDEX_TABLES for found in inspector.get_indexes(table)}
+        present = _present(connection)
     return [index for index in VALUE_INDEXES + PER_RESOURCE_INDEXES if index.name not in present]
+
+
+def _present(connection: Connection) -> set[str]:
+    """The names of the database's indexes, from its catalogue in one query (the inspector asks table by table,
+    and :func:`ensure_per_resource` asks before every update while a load runs)."""
+    catalogue = "SELECT name FROM sqlite_master WHERE type = 'index'" if connection.dialect.name == "sqlite" else \
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    return set(connection.exec_driver_sql(catalogue).scalars())
 
 
 def build(database: Database) -> None:
@@ -97,7 +101,8 @@ def build(database: Database) -> None:
     for index in missing(database):
         log.info("building index %s", index.name)
         with database.write() as connection:
-            if database.is_sqlite:  # sorts with helper threads: 1.7 -> 1.5 s for 2,000 patients' value indexes
+            if database.is_sqlite:  # sorts with helper threads: 1.7 -> 1.5 s for 2,000 patients' value indexes,
+                # measured on a copy of their rows
                 connection.exec_driver_sql(f"PRAGMA threads = {os.cpu_count() or 1}")
             index.create(connection, checkfirst=True)
     with _lock:
