@@ -20,7 +20,6 @@ JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 _JSON_TYPES = frozenset({FHIR_JSON, JSON})
 _FORMAT_ALIASES = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, JSON: JSON}
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _ETAG = re.compile(r'(?:W/)?"?(\d+)"?')
 
 
@@ -29,12 +28,8 @@ def media_type(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
-def is_id(text: str) -> bool:
-    return _ID.fullmatch(text) is not None
-
-
 def check_id(id_: str) -> str:
-    if not is_id(id_):
+    if not resources.is_id(id_):
         raise BadRequest(f"`{id_}` is not a valid resource id: 1 to 64 letters, digits, '-' or '.'.")
     return id_
 

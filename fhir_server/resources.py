@@ -9,6 +9,7 @@ and *EvidenceSynthesis types.
 from __future__ import annotations
 
 import functools
+import re
 
 import pydantic
 from fhir.resources.R4B import fhirtypes, get_fhir_model_class
@@ -16,6 +17,13 @@ from fhir.resources.R4B import fhirtypes, get_fhir_model_class
 from fhir_server.definitions import r4
 from fhir_server.errors import InvalidResource, Issue
 from fhir_server.fast_validation import Prover
+
+
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # the id datatype: https://hl7.org/fhir/R4/datatypes.html#id
+
+
+def is_id(text: str) -> bool:
+    return _ID.fullmatch(text) is not None
 
 
 @functools.cache

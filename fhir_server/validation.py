@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable
 
-from fhir_server import garbage_collection, http, resources
+from fhir_server import garbage_collection, resources
 from fhir_server.bulk import ndjson
 from fhir_server.definitions import r4
 from fhir_server.errors import FhirError
@@ -97,7 +97,7 @@ def _line(line: ndjson.Line, worker: bool) -> Prepared:
     if found is not None:
         return (f"invalid {resource['resourceType']}: {found[0]}", found[1]), None
     resource_type, id_ = resource["resourceType"], resource.get("id")
-    tail = served_tail(resource) if worker and (id_ is None or isinstance(id_, str) and http.is_id(id_)) else None
+    tail = served_tail(resource) if worker and (id_ is None or isinstance(id_, str) and resources.is_id(id_)) else None
     if tail is None:
         return None, Loaded(resource_type, id_, resource=resource)
     return None, Loaded(resource_type, id_, _index.rows_before_write(resource), tail)
