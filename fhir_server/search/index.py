@@ -11,6 +11,8 @@ and storing them a fifth of a bulk load's time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fhir_server.definitions import r4
 from fhir_server.search.fhirpath import Item, Unsupported, compile_expression, compile_on_element
 from fhir_server.search.parameters import Registry, SearchParameter, unions
@@ -30,47 +32,40 @@ SET_ON_WRITE = frozenset({"_lastUpdated"})
 
 
 class SearchIndex:
+    """Each type's parameters are compiled when the type is first indexed or searched: compiling all 128 types'
+    took a third of a second, paid by every process that starts and by each validation worker of a bulk load,
+    which sees a handful of types."""
+
     def __init__(self, registry: Registry, resource_types: tuple[str, ...]):
-        self._extractors: dict[str, list] = {}  # of the parameters whose rows are stored
-        self._indexed: dict[str, list[tuple[str, str]]] = {}  # (code, type) of every searchable parameter
-        self._unions: dict[str, dict[str, tuple[str, ...]]] = {}  # searched through their parts' rows
-        self._unions_of: dict[str, dict[str, list[str]]] = {}  # per type, the unions each part's rows serve
-        for resource_type in resource_types:
-            parameters = registry.for_type(resource_type)
-            compiled = []
-            for parameter in parameters:
-                if parameter.type in TYPES and parameter.expression and parameter.code not in RESOURCE_COLUMNS:
-                    try:
-                        compiled.append((parameter.code, parameter.type, _extractor(parameter, resource_type)))
-                    except Unsupported:
-                        continue  # not offered: searching it is an unknown parameter, never a silent miss
-            codes = {code for code, _, _ in compiled}
-            found = {code: parts for code, parts in unions(parameters, resource_type).items()
-                     if code in codes and codes.issuperset(parts)}
-            self._unions[resource_type] = found
-            for union, parts in found.items():
-                for part in parts:
-                    self._unions_of.setdefault(resource_type, {}).setdefault(part, []).append(union)
-            self._indexed[resource_type] = [(code, kind) for code, kind, _ in compiled]
-            self._extractors[resource_type] = [extractor for extractor in compiled if extractor[0] not in found]
-        self._supported = {resource_type: {code for code, _ in indexed} for resource_type, indexed in self._indexed.items()}
+        self._registry = registry
+        self._resource_types = frozenset(resource_types)
+        self._types: dict[str, _TypeIndex] = {}
         self._selections: dict[tuple, list] = {}  # extractors of some parameters only, per type and choice
         self._fields: dict[str, list[tuple[str, str, str]]] = {}
 
+    def _of(self, resource_type: str) -> _TypeIndex:
+        compiled = self._types.get(resource_type)
+        if compiled is None:
+            if resource_type not in self._resource_types:
+                return _TypeIndex.EMPTY  # not remembered: any text a client sends could be asked about
+            # Threads that race here compile the same thing, and either result is right.
+            compiled = self._types[resource_type] = _TypeIndex.compile(self._registry, resource_type)
+        return compiled
+
     def supports(self, resource_type: str, code: str) -> bool:
-        return code in self._supported.get(resource_type, ()) or code in RESOURCE_COLUMNS
+        return code in self._of(resource_type).supported or code in RESOURCE_COLUMNS
 
     def stored_codes(self, resource_type: str, code: str) -> tuple[str, ...]:
         """The ``param`` of the index rows that hold a parameter's values: its own code, or for a union parameter
         (``parameters.unions``) its parts' codes, with the derived ``:identifier`` or ``:of-type`` kept."""
         base, colon, derived = code.partition(":")
-        parts = self._unions.get(resource_type, {}).get(base)
+        parts = self._of(resource_type).unions.get(base)
         return tuple(f"{part}{colon}{derived}" for part in parts) if parts else (code,)
 
     def with_unions(self, resource_type: str, rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
         """``rows`` with those of the union parameters added, copied from their parts' rows: the whole index of a
         resource, for a search engine that keeps one document per resource."""
-        unions_of = self._unions_of.get(resource_type)
+        unions_of = self._of(resource_type).unions_of
         if not unions_of:
             return rows
         whole = {}
@@ -87,7 +82,7 @@ class SearchIndex:
         if resource_type in self._fields:
             return self._fields[resource_type]
         found = []
-        for code, kind in self._indexed.get(resource_type, ()):
+        for code, kind in self._of(resource_type).indexed:
             found.append((code, kind, TABLES[kind]))
             if kind == "reference":
                 found.append((f"{code}:identifier", "token", TABLES["token"]))
@@ -102,7 +97,7 @@ class SearchIndex:
         union parameter has none of its own (:meth:`with_unions` adds them)."""
         tables: dict[str, list[dict]] = {}
         present = resource.keys()
-        extractors = self._extractors.get(resource_type, ())
+        extractors = self._of(resource_type).extractors
         if skip:
             extractors = self._selected(resource_type, skip)
         for code, kind, extract in extractors:
@@ -139,7 +134,7 @@ class SearchIndex:
     def _selected(self, resource_type: str, skip: frozenset[str]) -> list:
         key = (resource_type, skip)
         if key not in self._selections:
-            self._selections[key] = [extractor for extractor in self._extractors.get(resource_type, ())
+            self._selections[key] = [extractor for extractor in self._of(resource_type).extractors
                                      if extractor[0] not in skip]
         return self._selections[key]
 
@@ -150,6 +145,38 @@ class SearchIndex:
             seen.add(key)
             tables.setdefault(table, []).append({"resource_type": resource_type, "resource_id": id_,
                                                  "param": code, **row})
+
+
+@dataclass(frozen=True)
+class _TypeIndex:
+    indexed: list[tuple[str, str]]  # (code, type) of every searchable parameter
+    extractors: list[tuple[str, str, object]]  # (code, type, extractor) of the parameters whose rows are stored
+    unions: dict[str, tuple[str, ...]]  # searched through their parts' rows
+    unions_of: dict[str, list[str]]  # the unions each part's rows serve
+    supported: frozenset[str]
+
+    @classmethod
+    def compile(cls, registry: Registry, resource_type: str) -> _TypeIndex:
+        parameters = registry.for_type(resource_type)
+        compiled = []
+        for parameter in parameters:
+            if parameter.type in TYPES and parameter.expression and parameter.code not in RESOURCE_COLUMNS:
+                try:
+                    compiled.append((parameter.code, parameter.type, _extractor(parameter, resource_type)))
+                except Unsupported:
+                    continue  # not offered: searching it is an unknown parameter, never a silent miss
+        codes = {code for code, _, _ in compiled}
+        found = {code: parts for code, parts in unions(parameters, resource_type).items()
+                 if code in codes and codes.issuperset(parts)}
+        unions_of: dict[str, list[str]] = {}
+        for union, parts in found.items():
+            for part in parts:
+                unions_of.setdefault(part, []).append(union)
+        return cls([(code, kind) for code, kind, _ in compiled],
+                   [extractor for extractor in compiled if extractor[0] not in found], found, unions_of, frozenset(codes))
+
+
+_TypeIndex.EMPTY = _TypeIndex([], [], {}, {}, frozenset())
 
 
 def _extractor(parameter: SearchParameter, resource_type: str):
