@@ -10,14 +10,17 @@ from pathlib import Path
 
 from fhir_server import search_engine_commands
 from fhir_server.cohorts import commands as cohort_commands
-from fhir_server.security.access import ROLES
 from fhir_server.settings import Settings, describe
 from terminology import supplied
 
+# A bulk load's validation workers import this module again, as the main module of the process that started them
+# (multiprocessing does so): what the commands need is imported when they run, not here.
 IMPORT_FORMATS = ("tabular", "omop", "hl7v2", "vcf", "ndjson")  # fhir_server.import_sources.FORMATS, without importing the server here
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fhir_server.security.access import ROLES
+
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 clinical data server")
     commands = parser.add_subparsers(dest="command", required=True)
 

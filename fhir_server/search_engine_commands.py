@@ -6,10 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy import select
-
 from fhir_server.settings import Settings
-from fhir_server.storage.tables import resources
 
 
 def add_parsers(commands) -> None:
@@ -77,6 +74,10 @@ def _types(context, synchronizer, resource_type: str | None) -> list[str]:
     """The given type, else every type stored in the database or holding an index."""
     if resource_type:
         return [resource_type]
+    from sqlalchemy import select
+
+    from fhir_server.storage.tables import resources
+
     with context.repository.database.read() as connection:
         stored = set(connection.execute(select(resources.c.resource_type).distinct()).scalars())
     by_index = {synchronizer.backend.index_name(kind): kind for kind in context.search.index_types()}
