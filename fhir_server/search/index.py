@@ -194,14 +194,22 @@ class _Composite:
                 component.type not in composite.COLUMNS for component in parameter.components):
             raise Unsupported(parameter.code)
         self._terms = []
+        roots: set[str] | None = set()
         for term in (term.strip() for term in parameter.expression.split("|")):
             if term != resource_type and not term.startswith(resource_type + "."):
                 continue  # another resource type's part of a shared parameter
             path = r4()["compositeItemTypes"].get(term, term)
-            self._terms.append((compile_expression(term, resource_type),
-                                [(component.type, compile_on_element(component.expression, path))
-                                 for component in parameter.components]))
-        self.roots = None
+            elements = compile_expression(term, resource_type)
+            components = [(component.type, compile_on_element(component.expression, path))
+                          for component in parameter.components]
+            self._terms.append((elements, components))
+            term_roots = elements.roots
+            if term == resource_type:  # the resource itself is the element: a row needs each component's keys
+                term_roots = next((extract.roots for _, extract in reversed(components) if extract.roots is not None),
+                                  None)
+            roots = None if roots is None or term_roots is None else roots | term_roots
+        # Observation's code-value-* over one that has another value[x], or none, were a tenth of its extraction.
+        self.roots = frozenset(roots) if roots is not None else None
 
     def __call__(self, resource: dict) -> list[Item]:
         items = []
