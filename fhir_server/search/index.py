@@ -17,7 +17,6 @@ from fhir_server.definitions import r4
 from fhir_server.search.fhirpath import Item, Unsupported, compile_expression, compile_on_element
 from fhir_server.search.parameters import Registry, SearchParameter, unions
 from fhir_server.search.types import composite, date, number, quantity, reference, string, token, uri
-from fhir_server.storage.served import with_server_fields
 
 TYPES = {"string": string, "token": token, "date": date, "number": number, "quantity": quantity,
          "reference": reference, "uri": uri, "composite": composite}
@@ -118,10 +117,10 @@ class SearchIndex:
 
     def rows_before_write(self, resource: dict) -> dict[str, list[dict]]:
         """The rows of a valid resource about to be written, but those of ``SET_ON_WRITE`` (the write adds them
-        with :meth:`set_on_write_rows`), extracted from the resource as it will be served. A resource without an id
-        is created: the write gives its rows the new id."""
-        id_ = resource.get("id", "")
-        return self.rows(resource["resourceType"], id_, with_server_fields(resource, id_, 1, 0), skip=SET_ON_WRITE)
+        with :meth:`set_on_write_rows`). They are extracted from the resource as given: what the server sets when it
+        stores it (id, meta.versionId, meta.lastUpdated) is read by no R4 parameter but ``_id``, answered from the
+        resources table, and ``_lastUpdated``. A resource without an id is created: the write gives its rows the id."""
+        return self.rows(resource["resourceType"], resource.get("id", ""), resource, skip=SET_ON_WRITE)
 
     def set_on_write_rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
         """The rows of ``SET_ON_WRITE`` under R4's parameters, built directly: ``_lastUpdated`` is the instant in

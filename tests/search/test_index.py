@@ -1,6 +1,6 @@
-"""Index extraction skips a parameter whose expression starts from none of a resource's elements (its ``roots``):
-over the official R4 examples, and each of them with one element taken away, a skipped parameter has no rows when
-it is evaluated all the same."""
+"""Index extraction over the official R4 examples: a parameter skipped because its expression starts from none of
+a resource's elements (its ``roots``) has no rows when it is evaluated all the same, also with any one element taken
+away; and the rows extracted before a write, from the resource as given, are those of the resource as served."""
 
 from __future__ import annotations
 
@@ -9,10 +9,20 @@ from pathlib import Path
 
 from fhir_server import resources
 from fhir_server.definitions import r4
-from fhir_server.search.index import TYPES, SearchIndex
+from fhir_server.search.index import SET_ON_WRITE, TYPES, SearchIndex
 from fhir_server.search.parameters import Registry
+from fhir_server.storage.served import with_server_fields
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "r4-examples"
+
+
+def _index() -> SearchIndex:
+    types = resources.supported_resource_types()
+    return SearchIndex(Registry(r4()["searchParameters"], types), types)
+
+
+def _examples() -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(EXAMPLES.glob("*.json"))]
 
 
 def _variants(resource: dict):
@@ -23,12 +33,10 @@ def _variants(resource: dict):
 
 
 def test_a_parameter_skipped_for_its_roots_has_no_rows():
-    types = resources.supported_resource_types()
-    index = SearchIndex(Registry(r4()["searchParameters"], types), types)
+    index = _index()
     skipped, lost = 0, []
     composites_skipped = set()
-    for path in sorted(EXAMPLES.glob("*.json")):
-        example = json.loads(path.read_text())
+    for example in _examples():
         for resource in _variants(example):
             for code, kind, extract in index._of(resource["resourceType"]).extractors:
                 if extract.roots is None or not resource.keys().isdisjoint(extract.roots):
@@ -36,7 +44,7 @@ def test_a_parameter_skipped_for_its_roots_has_no_rows():
                 skipped += 1
                 rows = [row for item in extract(resource) for row in TYPES[kind].index(item)]
                 if rows:
-                    lost.append((path.name, code))
+                    lost.append((example["id"], code))
                 if kind == "composite":
                     composites_skipped.add((resource["resourceType"], code))
     assert lost == []
@@ -44,3 +52,13 @@ def test_a_parameter_skipped_for_its_roots_has_no_rows():
     # The composites' roots are computed from their components (the whole resource is their element).
     assert {("Observation", "code-value-quantity"), ("Observation", "code-value-concept"),
             ("Observation", "component-code-value-quantity")} <= composites_skipped
+
+
+def test_rows_before_a_write_are_those_of_the_resource_as_served():
+    index = _index()
+    for example in _examples():
+        served = with_server_fields(example, "served-id", 7, 1_764_590_000_123)
+        expected = index.rows(example["resourceType"], example["id"], served, skip=SET_ON_WRITE)
+        assert index.rows_before_write(example) == expected, example["id"]
+        created = {key: value for key, value in example.items() if key != "id"}
+        assert index.rows_before_write(created) == index.rows(example["resourceType"], "", served, skip=SET_ON_WRITE)
