@@ -54,6 +54,11 @@ def test_unsupported_modifier_is_400_naming_it(client):
     assert_outcome(client.get("/fhir/Patient?identifier:of-type=x"), 400, ":of-type")
 
 
+def test_a_date_with_an_offset_of_a_day_or_more_is_400(client):
+    for value in ("2020-01-01T10:00%2B25:00", "2020-01-01T10:00:00-24:00", "9999-01-01T10:00%2B23:75"):
+        assert_outcome(client.get(f"/fhir/Observation?date={value}"), 400, "is not a date")
+
+
 def test_search_pages_follow_next_links_without_repeats(client):
     created = sorted(create(client, patient(str(number))).split("/")[1] for number in range(7))
     seen, url = [], "/fhir/Patient?_count=3"

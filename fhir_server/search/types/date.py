@@ -38,8 +38,8 @@ def date_range(text: str) -> tuple[int, int] | None:
     if not match:
         return None
     parts = match.groupdict()
-    zone = _zone(parts["zone"])
     try:
+        zone = _zone(parts["zone"])  # raises for an offset of a day or more
         year = int(parts["year"])
         if parts["month"] is None:
             start, end = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
