@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from fhir_server.app import create_app
-from fhir_server.bulk import export_jobs
+from fhir_server.bulk import export, export_jobs
 from fhir_server.bulk.export import Exporter, Progress
 from fhir_server.bulk.export_request import ExportRequest
 from fhir_server.settings import Settings
@@ -208,6 +208,25 @@ def test_post_kick_off_takes_parameters(client):
 ])
 def test_a_kick_off_that_cannot_be_honoured_is_refused_before_a_job_exists(client, path, headers, status, message):
     assert_outcome(client.get(f"/fhir/{path}", headers=headers), status, message)
+
+
+def test_a_running_export_records_its_progress_every_second_not_every_page(database_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "PAGE", 1)  # a page per resource
+    running, record = [], stored_jobs.checkpoint
+
+    def counted(*args, **keywords):
+        running.append(keywords.get("state", stored_jobs.RUNNING) == stored_jobs.RUNNING)
+        return record(*args, **keywords)
+    monkeypatch.setattr(stored_jobs, "checkpoint", counted)
+    app = _app(database_url, tmp_path)
+    client = app.test_client()
+    _write_record(client)
+    started = time.monotonic()
+    manifest, exported = _export(client, "$export")
+    elapsed = time.monotonic() - started
+    assert len(exported) == len(RECORD) and running[-1] is False  # the last record is the finished job's
+    assert running.count(True) <= elapsed / export_jobs.CHECKPOINT_SECONDS + 1
+    app.extensions["fhir"].repository.database.dispose()
 
 
 def test_cancelling_deletes_the_job_and_its_files(client, app, tmp_path):
