@@ -243,7 +243,7 @@ def _page(connection: Connection, statement, keys: list[tuple], cursor_values: l
     if cursor_values is not None:
         statement = statement.where(_beyond(keys, cursor_values[:-1], cursor_values[-1], backward))
     width = len(VERSION_COLUMNS)
-    return [(StoredVersion(*row[:width]), [*row[width:], row[1]]) for row in connection.execute(statement)]
+    return [(StoredVersion(*row[:width]), [*row[width:], row[1]]) for row in connection.execute(statement).all()]
 
 
 def _has_multiple_values(connection: Connection, resource_type: str, kind: str, params: tuple[str, ...]) -> bool:
