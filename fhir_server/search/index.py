@@ -46,7 +46,7 @@ class SearchIndex:
         compiled = self._types.get(resource_type)
         if compiled is None:
             if resource_type not in self._resource_types:
-                return _TypeIndex.EMPTY  # not remembered: any text a client sends could be asked about
+                return _NO_PARAMETERS  # not remembered: any text a client sends could be asked about
             # Threads that race here compile the same thing, and either result is right.
             compiled = self._types[resource_type] = _TypeIndex.compile(self._registry, resource_type)
         return compiled
@@ -175,7 +175,7 @@ class _TypeIndex:
                    [extractor for extractor in compiled if extractor[0] not in found], found, unions_of, frozenset(codes))
 
 
-_TypeIndex.EMPTY = _TypeIndex([], [], {}, {}, frozenset())
+_NO_PARAMETERS = _TypeIndex([], [], {}, {}, frozenset())  # of a type the server does not store
 
 
 def _extractor(parameter: SearchParameter, resource_type: str):
