@@ -40,7 +40,6 @@ class SearchIndex:
         self._resource_types = frozenset(resource_types)
         self._types: dict[str, _TypeIndex] = {}
         self._selections: dict[tuple, list] = {}  # extractors of some parameters only, per type and choice
-        self._fields: dict[str, list[tuple[str, str, str]]] = {}
 
     def _of(self, resource_type: str) -> _TypeIndex:
         compiled = self._types.get(resource_type)
@@ -78,17 +77,7 @@ class SearchIndex:
     def fields(self, resource_type: str) -> list[tuple[str, str, str]]:
         """(code, parameter type, index table) of every indexed code of the type, the derived
         ``<reference>:identifier`` and ``<token>:of-type`` ones included."""
-        if resource_type in self._fields:
-            return self._fields[resource_type]
-        found = []
-        for code, kind in self._of(resource_type).indexed:
-            found.append((code, kind, TABLES[kind]))
-            if kind == "reference":
-                found.append((f"{code}:identifier", "token", TABLES["token"]))
-            elif kind == "token":
-                found.append((f"{code}:of-type", "composite", TABLES["composite"]))
-        self._fields[resource_type] = found
-        return found
+        return self._of(resource_type).fields
 
     def rows(self, resource_type: str, id_: str, resource: dict, *,
              skip: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
@@ -153,6 +142,7 @@ class _TypeIndex:
     unions: dict[str, tuple[str, ...]]  # searched through their parts' rows
     unions_of: dict[str, list[str]]  # the unions each part's rows serve
     supported: frozenset[str]
+    fields: list[tuple[str, str, str]]  # see SearchIndex.fields
 
     @classmethod
     def compile(cls, registry: Registry, resource_type: str) -> _TypeIndex:
@@ -171,11 +161,19 @@ class _TypeIndex:
         for union, parts in found.items():
             for part in parts:
                 unions_of.setdefault(part, []).append(union)
+        fields = []
+        for code, kind, _ in compiled:
+            fields.append((code, kind, TABLES[kind]))
+            if kind == "reference":
+                fields.append((f"{code}:identifier", "token", TABLES["token"]))
+            elif kind == "token":
+                fields.append((f"{code}:of-type", "composite", TABLES["composite"]))
         return cls([(code, kind) for code, kind, _ in compiled],
-                   [extractor for extractor in compiled if extractor[0] not in found], found, unions_of, frozenset(codes))
+                   [extractor for extractor in compiled if extractor[0] not in found], found, unions_of, frozenset(codes),
+                   fields)
 
 
-_NO_PARAMETERS = _TypeIndex([], [], {}, {}, frozenset())  # of a type the server does not store
+_NO_PARAMETERS = _TypeIndex([], [], {}, {}, frozenset(), [])  # of a type the server does not store
 
 
 def _extractor(parameter: SearchParameter, resource_type: str):
