@@ -86,7 +86,7 @@ class Importer:
 
     def run(self, results: Iterable[Record], progress: Callable[[Summary], None] | None = None) -> Summary:
         """Load every result; each batch is validated in the pool while the one before it is stored."""
-        with garbage_collection.rarer_during_bulk_load():
+        with garbage_collection.rarer_during_bulk_job():
             return self._load(results, progress)
 
     def _load(self, results: Iterable[Record], progress: Callable[[Summary], None] | None) -> Summary:

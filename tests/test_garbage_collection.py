@@ -1,5 +1,5 @@
-"""The garbage collector's thresholds during bulk loads: raised while any load of the process runs, and back to
-what they were once the last one ends, whichever ends first and even when a load fails."""
+"""The garbage collector's thresholds during bulk jobs: raised while any job of the process runs, and back to
+what they were once the last one ends, whichever ends first and even when a job fails."""
 
 import gc
 import threading
@@ -17,19 +17,19 @@ def default_thresholds():
     gc.set_threshold(*before)
 
 
-def test_a_load_collects_less_often_and_restores_the_thresholds_it_found(default_thresholds):
-    with garbage_collection.rarer_during_bulk_load():
+def test_a_job_collects_less_often_and_restores_the_thresholds_it_found(default_thresholds):
+    with garbage_collection.rarer_during_bulk_job():
         during = gc.get_threshold()
     assert during[0] > default_thresholds[0] * 10
     assert gc.get_threshold() == default_thresholds
 
 
-def test_overlapping_loads_restore_the_thresholds_when_the_last_one_ends_not_the_first(default_thresholds):
+def test_overlapping_jobs_restore_the_thresholds_when_the_last_one_ends_not_the_first(default_thresholds):
     first_started, second_started, first_ended = threading.Event(), threading.Event(), threading.Event()
     seen = {}
 
     def first():
-        with garbage_collection.rarer_during_bulk_load():
+        with garbage_collection.rarer_during_bulk_job():
             first_started.set()
             second_started.wait(5)
         first_ended.set()
@@ -37,7 +37,7 @@ def test_overlapping_loads_restore_the_thresholds_when_the_last_one_ends_not_the
     thread = threading.Thread(target=first)
     thread.start()
     first_started.wait(5)
-    with garbage_collection.rarer_during_bulk_load():
+    with garbage_collection.rarer_during_bulk_job():
         second_started.set()
         first_ended.wait(5)
         seen["after the first ended"] = gc.get_threshold()
@@ -46,8 +46,8 @@ def test_overlapping_loads_restore_the_thresholds_when_the_last_one_ends_not_the
     assert gc.get_threshold() == default_thresholds
 
 
-def test_a_failing_load_restores_the_thresholds(default_thresholds):
+def test_a_failing_job_restores_the_thresholds(default_thresholds):
     with pytest.raises(RuntimeError):
-        with garbage_collection.rarer_during_bulk_load():
+        with garbage_collection.rarer_during_bulk_job():
             raise RuntimeError("the source went away")
     assert gc.get_threshold() == default_thresholds

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from fhir_server import garbage_collection
 from fhir_server.bulk.export import Exporter, Progress
 from fhir_server.bulk.export_request import ExportRequest
 from fhir_server.pipeline import Context
@@ -123,7 +124,8 @@ def _run(context: Context, job: ExportJob, owner: str) -> None:
     record = _at_most_every(min(CHECKPOINT_SECONDS, context.settings.bulk_job_lease_seconds / 4),
                             lambda progress: export_jobs.checkpoint(database, job.id, owner, progress.as_json()))
     try:
-        finished = exporter.run(progress, record)
+        with garbage_collection.rarer_during_bulk_job():
+            finished = exporter.run(progress, record)
     except Exception as error:  # the job must end in a state a client can read, whatever happened
         log.exception("export job %s failed", job.id)
         export_jobs.checkpoint(database, job.id, owner, progress.as_json(), state=FAILED,

@@ -5,12 +5,14 @@ Expected contents are worked out from the resources the test wrote, not from the
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from urllib.parse import quote
 
 import pytest
 
+from fhir_server import garbage_collection
 from fhir_server.app import create_app
 from fhir_server.bulk import export, export_jobs
 from fhir_server.bulk.export import Exporter, Progress
@@ -226,6 +228,25 @@ def test_a_running_export_records_its_progress_every_second_not_every_page(datab
     elapsed = time.monotonic() - started
     assert len(exported) == len(RECORD) and running[-1] is False  # the last record is the finished job's
     assert running.count(True) <= elapsed / export_jobs.CHECKPOINT_SECONDS + 1
+    app.extensions["fhir"].repository.database.dispose()
+
+
+def test_a_running_export_collects_garbage_less_often_and_as_before_after(database_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "PAGE", 1)
+    before, during, record = gc.get_threshold(), set(), stored_jobs.checkpoint
+
+    def observed(*args, **keywords):
+        if keywords.get("state", stored_jobs.RUNNING) == stored_jobs.RUNNING:
+            during.add(gc.get_threshold())
+        return record(*args, **keywords)
+    monkeypatch.setattr(stored_jobs, "checkpoint", observed)
+    monkeypatch.setattr(export_jobs, "CHECKPOINT_SECONDS", 0)  # record every page
+    app = _app(database_url, tmp_path)
+    client = app.test_client()
+    _write_record(client)
+    _export(client, "$export")
+    assert during == {garbage_collection.BULK_THRESHOLDS} != {before}
+    assert gc.get_threshold() == before
     app.extensions["fhir"].repository.database.dispose()
 
 
