@@ -13,6 +13,9 @@ from fhir_server.cohorts import commands as cohort_commands
 from fhir_server.settings import Settings, describe
 from terminology import supplied
 
+# Commands that do not open this server's database (federate asks the peers). Every other one checks the database's
+# schema first, but for a dry-run import, which stores nothing.
+WITHOUT_DATABASE = {"init-db", "token", "settings", "federate"}
 # A bulk load's validation workers import this module again, as the main module of the process that started them
 # (multiprocessing does so): what the commands need is imported when they run, not here.
 IMPORT_FORMATS = ("tabular", "omop", "hl7v2", "vcf", "ndjson")  # fhir_server.import_sources.FORMATS, without importing the server here
@@ -113,13 +116,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin otherwise
+    if args.command != "init-db":  # the schema check below would log Alembic's two lines of set-up every time
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    if args.command not in WITHOUT_DATABASE and not getattr(args, "dry_run", False):
+        from fhir_server.storage.database import schema_problem
+
+        problem = schema_problem(settings.database_url)
+        if problem:
+            print(f"fhir-server {args.command}: {problem}", file=sys.stderr)
+            return 2
     if args.command == "serve":
         from fhir_server.serve import serve as run_server
 
         run_server(settings)
     elif args.command == "init-db":
-        from fhir_server.storage.database import migrate
+        from fhir_server.storage.database import connection_problem, migrate
 
+        problem = connection_problem(settings.database_url)
+        if problem:
+            print(f"fhir-server init-db: {problem}", file=sys.stderr)
+            return 2
         migrate(settings.database_url)
         print(f"database schema is up to date at {_display_url(settings.database_url)}")
         return _publish(settings)

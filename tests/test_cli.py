@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -44,6 +45,55 @@ def test_load_reports_a_broken_file_and_fails(environment, tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     result = _cli("load", str(tmp_path / "broken.json"), env=environment)
     assert result.returncode == 1 and "400" in result.stdout
+
+
+@pytest.mark.parametrize("command", [("serve",), ("load", "resource.json"), ("export", "out"), ("cohort", "log")])
+def test_a_command_on_a_database_nobody_initialized_says_to_run_init_db(tmp_path, command):
+    environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite"}
+    result = _cli(*command, env=environment)
+    assert result.returncode == 2
+    assert f"fhir-server {command[0]}: the database at sqlite:///{tmp_path}/empty.sqlite has no schema yet: run " \
+           "`fhir-server init-db` first" in result.stderr
+    assert "Traceback" not in result.stderr and "SELECT" not in result.stderr
+
+
+def test_a_command_on_an_older_schema_says_to_upgrade_and_on_a_newer_one_says_so(tmp_path):
+    from alembic import command
+
+    from fhir_server.storage.database import Database, alembic_config
+
+    url = f"sqlite:///{tmp_path}/old.sqlite"
+    Database(url).dispose()
+    command.upgrade(alembic_config(url), "0011")
+    environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": url, "FHIR_SERVER_LOG_LEVEL": "WARNING"}
+    older = _cli("export", str(tmp_path / "out"), env=environment)
+    assert older.returncode == 2 and "has schema revision 0011, older than this version needs" in older.stderr
+    assert "run `fhir-server init-db` to upgrade it" in older.stderr
+    assert _cli("init-db", env=environment).returncode == 0
+    assert _cli("export", str(tmp_path / "out"), env=environment).returncode == 0
+    with sqlite3.connect(tmp_path / "old.sqlite") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    newer = _cli("export", str(tmp_path / "out"), env=environment)
+    assert newer.returncode == 2
+    assert "has schema revision 0099, which a newer version of fhir-server made" in newer.stderr
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path):
+    nobody_listens = f"postgresql+psycopg://reader:secret@127.0.0.1:{_free_port()}/fhir"
+    for command in (("export", str(tmp_path / "out")), ("init-db",)):
+        result = _cli(*command, env={**os.environ, "FHIR_SERVER_DATABASE_URL": nobody_listens})
+        assert result.returncode == 2
+        assert f"fhir-server {command[0]}: cannot open the database at postgresql+psycopg://reader:***@127.0.0.1" \
+               in result.stderr
+        assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_dry_run_import_needs_no_database(tmp_path):
+    environment = {**os.environ, "FHIR_SERVER_DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite"}
+    golden = ROOT / "tests" / "data" / "mappers" / "korean-hospital"
+    result = _cli("import", "tabular", str(golden), "--spec", "korean-hospital", "--dry-run", env=environment)
+    assert result.returncode == 0, result.stderr
+    assert "dry run: read 10, mapped 10, rejected 0" in result.stdout
 
 
 def _free_port():

@@ -127,6 +127,56 @@ def alembic_config(url: str):
     return config
 
 
+def connection_problem(url: str) -> str | None:
+    """Why the database cannot be reached, in words for the operator; None when it can."""
+    from sqlalchemy.exc import DBAPIError
+
+    database = Database(url)
+    try:
+        with database.engine.connect():
+            return None
+    except DBAPIError as error:
+        return _cannot_open(url, error)
+    finally:
+        database.dispose()
+
+
+def _cannot_open(url: str, error) -> str:
+    # The first line of the driver's reason (the rest is a hint or SQL), with the URL's password hidden.
+    reason = str(error.orig).splitlines()[0]
+    return f"cannot open the database at {make_url(url).render_as_string(hide_password=True)}: {reason}"
+
+
+def schema_problem(url: str) -> str | None:
+    """Why the database cannot be served as it is (unreachable, no schema, an older or a newer one), in words
+    for the operator; None when its schema is the newest this code knows. Without this check, every command on a
+    database nobody initialized failed with a stack trace and the SQL of its first query."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import DBAPIError
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    database = Database(url)
+    try:
+        with database.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except DBAPIError as error:
+        return _cannot_open(url, error)
+    finally:
+        database.dispose()
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    if current == set(scripts.get_heads()):
+        return None
+    if not current:
+        return f"the database at {shown} has no schema yet: run `fhir-server init-db` first"
+    known = {script.revision for script in scripts.walk_revisions()}
+    if not current <= known:
+        return (f"the database at {shown} has schema revision {', '.join(sorted(current))}, which a newer version "
+                f"of fhir-server made; this one knows up to {', '.join(scripts.get_heads())}")
+    return (f"the database at {shown} has schema revision {', '.join(sorted(current))}, older than this version "
+            f"needs ({', '.join(scripts.get_heads())}): run `fhir-server init-db` to upgrade it")
+
+
 def migrate(url: str) -> None:
     """Bring the schema to the newest Alembic revision, its indexes all in place; safe to run on an up-to-date
     database."""
