@@ -119,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "init-db":  # the schema check below would log Alembic's two lines of set-up every time
         logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     if args.command not in WITHOUT_DATABASE and not getattr(args, "dry_run", False):
-        from fhir_server.storage.database import schema_problem
-
-        problem = schema_problem(settings.database_url)
+        problem = _schema_problem(settings.database_url)
         if problem:
             print(f"fhir-server {args.command}: {problem}", file=sys.stderr)
             return 2
@@ -165,6 +163,21 @@ def main(argv: list[str] | None = None) -> int:
         for variable, default, help_text in describe():
             print(f"{variable} (default {default!r})\n    {help_text}")
     return 0
+
+
+def _schema_problem(url: str) -> str | None:
+    """storage.database.schema_problem, asked in a forked child: granian forks the server's workers from this
+    process, and SQLAlchemy and Alembic imported here for the check added 44 MB to the three processes."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as child:
+        return child.apply(_ask_schema_problem, (url,))
+
+
+def _ask_schema_problem(url: str) -> str | None:
+    from fhir_server.storage.database import schema_problem
+
+    return schema_problem(url)
 
 
 def _token(settings: Settings, args) -> int:
