@@ -79,17 +79,15 @@ class SearchEngine:
 
     def index_rows(self, resource_type: str, id_: str, resource: dict,
                    prepared: dict[str, list[dict]] | None = None) -> dict[str, list[dict]]:
-        """The index rows of a resource as stored. ``prepared`` are its rows from R4's parameters alone, but
-        those over what the write sets (``index.SET_ON_WRITE``), computed before the write (by
-        :meth:`prepared_rows` or a validation worker); they are used while no custom SearchParameter is in effect."""
+        """The index rows of a resource as stored. ``prepared`` are its rows from R4's parameters alone, computed
+        before the write (by :meth:`prepared_rows` or a validation worker); they are used while no custom
+        SearchParameter is in effect."""
         if prepared is not None and self.uses_prepared_rows(resource_type):
-            rows = self.index.set_on_write_rows(resource_type, id_, resource)
-            for table, table_rows in prepared.items():
+            for table_rows in prepared.values():
                 if table_rows and table_rows[0]["resource_id"] != id_:  # a created resource's id is new
                     for row in table_rows:
                         row["resource_id"] = id_
-                rows.setdefault(table, []).extend(table_rows)
-            return rows
+            return prepared
         if resource_type == "SearchParameter" and search_parameters.is_in_effect(resource):
             problems = self._problems(resource)
             if problems:

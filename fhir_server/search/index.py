@@ -23,11 +23,9 @@ TYPES = {"string": string, "token": token, "date": date, "number": number, "quan
 TABLES = {"string": "search_string", "token": "search_token", "date": "search_date", "number": "search_number",
           "quantity": "search_quantity", "reference": "search_reference", "uri": "search_uri",
           "composite": "search_composite"}
-# Answered from the resources table itself, not from an index table.
-RESOURCE_COLUMNS = frozenset({"_id"})
-# Over what the server sets when it stores a version (meta.lastUpdated): rows prepared before the write leave
-# these out, and the write adds them (SearchIndex.set_on_write_rows builds their rows).
-SET_ON_WRITE = frozenset({"_lastUpdated"})
+# Answered from the resources table's own columns (id, last_updated), not from index rows: a `_lastUpdated` row
+# for every resource was a tenth of the index, and repeated what the table holds.
+RESOURCE_COLUMNS = frozenset({"_id", "_lastUpdated"})
 
 
 class SearchIndex:
@@ -39,7 +37,6 @@ class SearchIndex:
         self._registry = registry
         self._resource_types = frozenset(resource_types)
         self._types: dict[str, _TypeIndex] = {}
-        self._selections: dict[tuple, list] = {}  # extractors of some parameters only, per type and choice
 
     def _of(self, resource_type: str) -> _TypeIndex:
         compiled = self._types.get(resource_type)
@@ -79,16 +76,12 @@ class SearchIndex:
         ``<reference>:identifier`` and ``<token>:of-type`` ones included."""
         return self._of(resource_type).fields
 
-    def rows(self, resource_type: str, id_: str, resource: dict, *,
-             skip: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
-        """Rows per index table for the current version of a resource (without those of ``skip``), as stored: a
-        union parameter has none of its own (:meth:`with_unions` adds them)."""
+    def rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
+        """Rows per index table for the current version of a resource, as stored: a union parameter has none of its
+        own (:meth:`with_unions` adds them)."""
         tables: dict[str, list[dict]] = {}
         present = resource.keys()
-        extractors = self._of(resource_type).extractors
-        if skip:
-            extractors = self._selected(resource_type, skip)
-        for code, kind, extract in extractors:
+        for code, kind, extract in self._of(resource_type).extractors:
             if extract.roots is not None and present.isdisjoint(extract.roots):
                 continue
             seen = set()
@@ -105,26 +98,11 @@ class SearchIndex:
         return tables
 
     def rows_before_write(self, resource: dict) -> dict[str, list[dict]]:
-        """The rows of a valid resource about to be written, but those of ``SET_ON_WRITE`` (the write adds them
-        with :meth:`set_on_write_rows`). They are extracted from the resource as given: what the server sets when it
-        stores it (id, meta.versionId, meta.lastUpdated) is read by no R4 parameter but ``_id``, answered from the
-        resources table, and ``_lastUpdated``. A resource without an id is created: the write gives its rows the id."""
-        return self.rows(resource["resourceType"], resource.get("id", ""), resource, skip=SET_ON_WRITE)
-
-    def set_on_write_rows(self, resource_type: str, id_: str, resource: dict) -> dict[str, list[dict]]:
-        """The rows of ``SET_ON_WRITE`` under R4's parameters, built directly: ``_lastUpdated`` is the instant in
-        meta.lastUpdated that the write has just set (through the extractors, this one row was a tenth of the
-        importing process's time in a bulk load)."""
-        low, high = date.date_range(resource["meta"]["lastUpdated"])
-        return {TABLES["date"]: [{"resource_type": resource_type, "resource_id": id_, "param": "_lastUpdated",
-                                  "low": low, "high": high}]}
-
-    def _selected(self, resource_type: str, skip: frozenset[str]) -> list:
-        key = (resource_type, skip)
-        if key not in self._selections:
-            self._selections[key] = [extractor for extractor in self._of(resource_type).extractors
-                                     if extractor[0] not in skip]
-        return self._selections[key]
+        """The rows of a valid resource about to be written, extracted from the resource as given: what the server
+        sets when it stores it (id, meta.versionId, meta.lastUpdated) is read by no R4 parameter but ``_id`` and
+        ``_lastUpdated``, answered from the resources table. A resource without an id is created: the write gives
+        its rows the id."""
+        return self.rows(resource["resourceType"], resource.get("id", ""), resource)
 
     @staticmethod
     def _add(tables, table, seen, resource_type, id_, code, row) -> None:

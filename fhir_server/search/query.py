@@ -25,7 +25,7 @@ class Criterion:
     """One parameter occurrence: the resource matches if any value matches."""
 
     code: str
-    kind: str  # the parameter type, or "id" for `_id`
+    kind: str  # the parameter type; "id" for `_id` and "lastUpdated" for `_lastUpdated`, on the resources table
     modifier: str | None
     values: tuple
     missing: bool | None = None  # for `:missing=true|false`
@@ -176,7 +176,7 @@ def _criterion(parameter, code: str, modifier: str | None, raw: str, base_url: s
     if modifier == "missing":
         if raw not in ("true", "false"):
             raise BadRequest(f"`{code}:missing` takes true or false, not `{raw}`.", expression=(f"{code}:missing",))
-        return Criterion(code, parameter.type, "missing", (), missing=raw == "true")
+        return Criterion(code, _kind(parameter, code), "missing", (), missing=raw == "true")
     values = split_values(raw)
     if not values:
         raise BadRequest(f"Search parameter `{code}` has no value.", expression=(code,))
@@ -199,7 +199,12 @@ def _criterion(parameter, code: str, modifier: str | None, raw: str, base_url: s
         parsed = tuple(reference.parse(value, modifier, code, parameter.targets, base_url) for value in values)
         return Criterion(code, "reference", None, parsed)
     module = TYPES[parameter.type]
-    return Criterion(code, parameter.type, modifier, tuple(module.parse(value, modifier, code) for value in values))
+    return Criterion(code, _kind(parameter, code), modifier,
+                     tuple(module.parse(value, modifier, code) for value in values))
+
+
+def _kind(parameter, code: str) -> str:
+    return "lastUpdated" if code == "_lastUpdated" else parameter.type
 
 
 def _composite(parameter, raw: str, base_url: str) -> composite.CompositeValue:

@@ -21,6 +21,7 @@ resources = Table(
     Column("version_id", Integer, nullable=False),
     Column("last_updated", BigInteger, nullable=False, comment="milliseconds since the Unix epoch"),
     Column("deleted", Boolean, nullable=False),
+    Index("ix_resources_last_updated", "resource_type", "last_updated"),  # `_lastUpdated`, `_since`
 )
 
 resource_versions = Table(

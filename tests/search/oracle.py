@@ -49,7 +49,9 @@ def values(resource: dict, definition: dict) -> list:
     expression = _AS.sub(lambda match: f"({match.group(1)}.ofType({match.group(2)}))", expression)
     parts = [part for part in expression.split("|")
              if part.strip().lstrip("(").startswith((resource["resourceType"] + ".", "Resource."))]
-    return [value for part in parts for value in evaluate(resource, part.strip(), [], models["r4"])]
+    # fhirpathpy finds nothing under `Resource.` on a resource of another type: name the resource's own type.
+    own = [re.sub(r"^(\(?)Resource\.", rf"\g<1>{resource['resourceType']}.", part.strip()) for part in parts]
+    return [value for part in own for value in evaluate(resource, part, [], models["r4"])]
 
 
 def matches(resource: dict, resource_type: str, name: str, raw: str, world: dict[str, dict] | None = None) -> bool:

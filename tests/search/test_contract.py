@@ -7,6 +7,7 @@ The same cases will run against every backend (Elasticsearch included). Expected
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -107,11 +108,14 @@ def loaded(request, module_database_url, search_backend, tmp_path_factory):
     app = create_app(Settings(database_url=database_url, base_url="http://fhir.test/fhir", **search_backend))
     client = app.test_client()
     resources = dataset()
-    bundle = {"resourceType": "Bundle", "type": "transaction",
-              "entry": [{"resource": resource, "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}}
-                        for resource in resources]}
-    response = client.post("/fhir", data=json.dumps(bundle), headers={"Content-Type": "application/fhir+json"})
-    assert response.status_code == 200, response.get_data(as_text=True)
+    third = len(resources) // 3
+    for part in (resources[:third], resources[third:2 * third], resources[2 * third:]):  # three lastUpdated instants
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": resource, "request": {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}}
+            for resource in part]}
+        response = client.post("/fhir", data=json.dumps(bundle), headers={"Content-Type": "application/fhir+json"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        time.sleep(0.002)
     stored = {}
     for resource in resources:
         stored[resource["id"]] = client.get(f"/fhir/{resource['resourceType']}/{resource['id']}").get_json(force=True)
@@ -195,6 +199,26 @@ CASES = [
 def test_search_matches_brute_force(loaded, resource_type, name, value):
     client, stored = loaded
     assert server_ids(client, resource_type, name, value) == expected_ids(stored, resource_type, name, value)
+
+
+def test_last_updated_matches_brute_force(loaded):
+    """`_lastUpdated` is answered from the resources table, not index rows: around the instants the dataset was
+    written at (over three transactions), directly, through a chain and through _has."""
+    client, stored = loaded
+    instants = sorted({resource["meta"]["lastUpdated"] for resource in stored.values()})
+    assert len(instants) >= 3
+    first, middle = instants[0], instants[len(instants) // 2]
+    day = middle[:10]
+    cases = [("Observation", "_lastUpdated", f"{prefix}{middle}") for prefix in ("", "ge", "gt", "le", "lt", "ne", "sa", "eb")]
+    cases += [("Patient", "_lastUpdated", day), ("Patient", "_lastUpdated", f"lt{day}"),
+              ("Patient", "_lastUpdated", f"le{first},gt{middle}"), ("Patient", "_lastUpdated:missing", "true"),
+              ("Patient", "_lastUpdated:missing", "false"), ("Observation", "subject._lastUpdated", f"le{first}"),
+              ("Observation", "patient.organization._lastUpdated", f"eq{first}"),
+              ("Patient", "_has:Observation:patient:_lastUpdated", f"gt{middle}")]
+    for resource_type, name, value in cases:
+        expected = expected_ids(stored, resource_type, name, value)
+        assert server_ids(client, resource_type, name, value) == expected, (name, value)
+    assert any(expected_ids(stored, "Observation", "_lastUpdated", f"{prefix}{middle}") for prefix in ("lt", "gt"))
 
 
 @pytest.mark.parametrize("resource_type, name, value", CASES)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fhir_server import resources
 from fhir_server.definitions import r4
-from fhir_server.search.index import SET_ON_WRITE, TYPES, SearchIndex
+from fhir_server.search.index import TYPES, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.storage.served import with_server_fields
 
@@ -58,7 +58,7 @@ def test_rows_before_a_write_are_those_of_the_resource_as_served():
     index = _index()
     for example in _examples():
         served = with_server_fields(example, "served-id", 7, 1_764_590_000_123)
-        expected = index.rows(example["resourceType"], example["id"], served, skip=SET_ON_WRITE)
+        expected = index.rows(example["resourceType"], example["id"], served)
         assert index.rows_before_write(example) == expected, example["id"]
         created = {key: value for key, value in example.items() if key != "id"}
-        assert index.rows_before_write(created) == index.rows(example["resourceType"], "", served, skip=SET_ON_WRITE)
+        assert index.rows_before_write(created) == index.rows(example["resourceType"], "", served)

@@ -70,3 +70,24 @@ def test_the_union_migration_deletes_the_parameters_search_treats_as_unions():
     found = {code for resource_type in types for code in unions(registry.for_type(resource_type), resource_type)}
     tokens = {code for code in found if registry.get("Observation", code).type == "token"}
     assert set(_migration("0012_union_parameters").PARAMS) == found | {f"{code}:of-type" for code in tokens}
+
+
+def test_the_last_updated_rows_are_deleted_and_no_others(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.sqlite"
+    Database(url).dispose()
+    command.upgrade(alembic_config(url), "0012")
+    engine = create_engine(url)
+    search_date = metadata.tables["search_date"]
+    with engine.begin() as connection:
+        for param in ("_lastUpdated", "date", "birthdate"):
+            connection.execute(insert(search_date).values(resource_type="Patient", resource_id="p1", param=param,
+                                                          low=1, high=2))
+        for param in ("_lastUpdated", "date"):
+            connection.execute(insert(multiple_values).values(index_table="search_date", resource_type="Patient",
+                                                              param=param))
+    migrate(url)
+    with engine.connect() as connection:
+        left = set(connection.execute(select(search_date.c.param)).scalars())
+        recorded = set(connection.execute(select(multiple_values.c.param)).scalars())
+    engine.dispose()
+    assert left == {"date", "birthdate"} and recorded == {"date"}

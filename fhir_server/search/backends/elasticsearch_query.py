@@ -63,7 +63,8 @@ class Fields:
         self.path, self._names = path, names or {}
 
     def __getitem__(self, name: str) -> str:
-        return f"{self.path}.{self._names.get(name, name)}"
+        name = self._names.get(name, name)
+        return f"{self.path}.{name}" if self.path else name
 
 
 def _string(fields: Fields, criterion: Criterion, value: str, _) -> dict:
@@ -166,6 +167,8 @@ def _slot(fields: Fields, number: int, kind: str) -> Fields:
                                 for name, physical in composite.COLUMNS[kind].items()})
 
 
+_LAST_UPDATED = Fields("", {"low": "last_updated", "high": "last_updated"})
+
 CONDITIONS = {"token": _token, "string": _string, "date": _date, "number": _number, "quantity": _quantity,
               "reference": _reference, "uri": _uri, "composite": _composite}
 
@@ -189,6 +192,10 @@ def compile_node(node: Node, resource_type: str, terminology: Terminology, resol
 def _criterion(criterion: Criterion, terminology: Terminology) -> dict:
     if criterion.kind == "id":
         return {"terms": {"id": list(criterion.values)}}
+    if criterion.kind == "lastUpdated":  # the document's own field, an instant: both bounds of its range
+        if criterion.modifier == "missing":
+            return MATCH_NONE if criterion.missing else MATCH_ALL
+        return _any(_date(_LAST_UPDATED, criterion, value, terminology) for value in criterion.values)
     if criterion.kind == "text":
         field = "narrative" if criterion.code == "_text" else "content"
         return _any({"match": {field: {"query": value, "operator": "and"}}} for value in criterion.values)
