@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -17,9 +18,10 @@ def free_port() -> int:
 
 
 def serve(environment: dict) -> subprocess.Popen:
-    """`fhir-server serve` with ``environment`` (FHIR_SERVER_PORT among it), once it answers on /fhir/metadata."""
+    """`fhir-server serve` with ``environment`` (FHIR_SERVER_PORT among it), once it answers on /fhir/metadata; in a
+    process group of its own, with its worker, so that :func:`kill` can kill them both."""
     process = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "serve", "--workers", "1"], env=environment,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -30,6 +32,13 @@ def serve(environment: dict) -> subprocess.Popen:
             assert process.poll() is None, process.stdout.read().decode()
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """Kill a server as a crash would, its worker with it: granian's worker outlives a killed main process, and
+    would go on with what it was doing."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def stop(process: subprocess.Popen) -> None:

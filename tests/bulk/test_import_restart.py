@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import time
 import urllib.error
 import urllib.request
 
-from tests.loopback import free_port, serve, stop
+from tests.loopback import free_port, kill, serve, stop
 
 PATIENTS = 30_000
 BAD = {7, 12_345, 29_999}  # cut-short lines: rejected, each once
@@ -56,8 +55,7 @@ def test_a_killed_server_s_import_is_resumed_by_the_next_server(tmp_path, sqlite
             break
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    server.send_signal(signal.SIGKILL)
-    server.wait(timeout=30)
+    kill(server)
 
     server = serve(environment)
     try:
