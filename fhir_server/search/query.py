@@ -203,8 +203,11 @@ def _criterion(parameter, code: str, modifier: str | None, raw: str, base_url: s
                      tuple(module.parse(value, modifier, code) for value in values))
 
 
+_COLUMN_KINDS = {"_id": "id", "_lastUpdated": "lastUpdated"}  # answered from the resources table's columns
+
+
 def _kind(parameter, code: str) -> str:
-    return "lastUpdated" if code == "_lastUpdated" else parameter.type
+    return _COLUMN_KINDS.get(code, parameter.type)
 
 
 def _composite(parameter, raw: str, base_url: str) -> composite.CompositeValue:

@@ -192,6 +192,8 @@ CASES = [
     *UNION_CASES,
     ("Patient", "identifier:of-type", f"{V2_0203}|MR|m1"), ("Patient", "identifier:of-type", f"{V2_0203}|MB|m2"),
     ("Patient", "identifier:of-type", f"{V2_0203}|MR|m2"),
+    ("Patient", "_id", "p1,p3,nobody"), ("Patient", "_id:missing", "true"), ("Patient", "_id:missing", "false"),
+    ("Observation", "subject._id", "p3"), ("Patient", "_has:Observation:patient:_id", "o4,o5"),
 ]
 
 

@@ -190,11 +190,11 @@ def compile_node(node: Node, resource_type: str, terminology: Terminology, resol
 
 
 def _criterion(criterion: Criterion, terminology: Terminology) -> dict:
+    if criterion.kind in ("id", "lastUpdated") and criterion.modifier == "missing":  # every document has both
+        return MATCH_NONE if criterion.missing else MATCH_ALL
     if criterion.kind == "id":
         return {"terms": {"id": list(criterion.values)}}
     if criterion.kind == "lastUpdated":  # the document's own field, an instant: both bounds of its range
-        if criterion.modifier == "missing":
-            return MATCH_NONE if criterion.missing else MATCH_ALL
         return _any(_date(_LAST_UPDATED, criterion, value, terminology) for value in criterion.values)
     if criterion.kind == "text":
         field = "narrative" if criterion.code == "_text" else "content"

@@ -29,11 +29,11 @@ def _condition(node: Node, resource_type: str, outer):
     """The condition that the ``resource_type`` resource in ``outer`` (resources or an alias) matches ``node``.
 
     Every condition is ``id IN (uncorrelated subquery)``: each database runs the subquery once, through
-    the index of the searched value, instead of once per candidate resource. `_lastUpdated` is a condition on
-    ``outer``'s own column.
+    the index of the searched value, instead of once per candidate resource. `_id` and `_lastUpdated` are
+    conditions on ``outer``'s own columns.
     """
-    if isinstance(node, Criterion) and node.kind == "lastUpdated":
-        return _last_updated(node, outer)
+    if isinstance(node, Criterion) and node.kind in _RESOURCE_COLUMN_KINDS:
+        return _on_resource_columns(node, outer)
     return outer.c.id.in_(_matching_ids(node, resource_type)) if not _is_negative(node) else \
         outer.c.id.not_in(_matching_ids(_positive(node), resource_type))
 
@@ -97,8 +97,7 @@ def _criterion_ids(criterion: Criterion, resource_type: str):
     if criterion.kind in _RESOURCE_COLUMN_KINDS:
         live = resources.alias()
         return select(live.c.id).where(live.c.resource_type == resource_type, live.c.deleted.is_(False),
-                                       live.c.id.in_(criterion.values) if criterion.kind == "id"
-                                       else _last_updated(criterion, live))
+                                       _on_resource_columns(criterion, live))
     table = _TABLES[criterion.kind].alias()
     return select(table.c.resource_id).where(table.c.resource_type == resource_type,
                                              _param_is(table, criterion.params), *_values(table, criterion))
@@ -107,11 +106,13 @@ def _criterion_ids(criterion: Criterion, resource_type: str):
 _RESOURCE_COLUMN_KINDS = ("id", "lastUpdated")  # criteria on the resources table's columns, not on index rows
 
 
-def _last_updated(criterion: Criterion, outer):
-    """`_lastUpdated` on ``outer``'s last_updated: an instant to the millisecond, the low and the high bound of
-    its range alike, which every resource has."""
+def _on_resource_columns(criterion: Criterion, outer):
+    """`_id` or `_lastUpdated` on ``outer``'s own columns, which every resource has a value in. last_updated is an
+    instant to the millisecond: the low and the high bound of its range alike."""
     if criterion.modifier == "missing":
         return false() if criterion.missing else true()
+    if criterion.kind == "id":
+        return outer.c.id.in_(criterion.values)
     instant = SimpleNamespace(c=SimpleNamespace(low=outer.c.last_updated, high=outer.c.last_updated))
     return or_(*(CONDITIONS["date"](instant, criterion, value) for value in criterion.values))
 
