@@ -24,8 +24,8 @@ TABLES = {"string": "search_string", "token": "search_token", "date": "search_da
           "quantity": "search_quantity", "reference": "search_reference", "uri": "search_uri",
           "composite": "search_composite"}
 # Answered from the resources table's own columns (id, last_updated), not from index rows: a `_lastUpdated` row
-# for every resource was a tenth of the index, and repeated what the table holds.
-RESOURCE_COLUMNS = frozenset({"_id", "_lastUpdated"})
+# for every resource was a tenth of the index, and repeated what the table holds. Each with the kind of its criteria.
+RESOURCE_COLUMNS = {"_id": "id", "_lastUpdated": "lastUpdated"}
 
 
 class SearchIndex:

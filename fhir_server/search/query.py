@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from fhir_server.errors import BadRequest
-from fhir_server.search.index import TYPES, SearchIndex
+from fhir_server.search.index import RESOURCE_COLUMNS, TYPES, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.search.results import NAMES as RESULT_PARAMETERS
 from fhir_server.search.types import composite, reference
@@ -20,12 +20,15 @@ FORMAT_PARAMETERS = frozenset({"_format", "_pretty", "_count", "_cursor"}) | RES
 FULL_TEXT = frozenset({"_text", "_content"})
 
 
+COLUMN_KINDS = frozenset(RESOURCE_COLUMNS.values())  # criteria on the resources table's columns, not index rows
+
+
 @dataclass(frozen=True)
 class Criterion:
     """One parameter occurrence: the resource matches if any value matches."""
 
     code: str
-    kind: str  # the parameter type; "id" for `_id` and "lastUpdated" for `_lastUpdated`, on the resources table
+    kind: str  # the parameter type, or one of COLUMN_KINDS
     modifier: str | None
     values: tuple
     missing: bool | None = None  # for `:missing=true|false`
@@ -183,7 +186,7 @@ def _criterion(parameter, code: str, modifier: str | None, raw: str, base_url: s
     if code == "_id":
         if modifier:
             raise BadRequest(f"Modifier `:{modifier}` is not supported for `_id`.", expression=(f"_id:{modifier}",))
-        return Criterion(code, "id", None, tuple(values))
+        return Criterion(code, _kind(parameter, code), None, tuple(values))
     if parameter.type == "token" and modifier == "of-type":
         return Criterion(f"{code}:of-type", "composite", None,
                          tuple(TYPES["token"].parse(value, modifier, code) for value in values))
@@ -203,11 +206,8 @@ def _criterion(parameter, code: str, modifier: str | None, raw: str, base_url: s
                      tuple(module.parse(value, modifier, code) for value in values))
 
 
-_COLUMN_KINDS = {"_id": "id", "_lastUpdated": "lastUpdated"}  # answered from the resources table's columns
-
-
 def _kind(parameter, code: str) -> str:
-    return _COLUMN_KINDS.get(code, parameter.type)
+    return RESOURCE_COLUMNS.get(code, parameter.type)
 
 
 def _composite(parameter, raw: str, base_url: str) -> composite.CompositeValue:

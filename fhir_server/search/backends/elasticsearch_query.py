@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from fhir_server.search.query import AllOf, AnyOf, Chain, Criterion, Every, Has, Node
+from fhir_server.search.query import COLUMN_KINDS, AllOf, AnyOf, Chain, Criterion, Every, Has, Node
 from fhir_server.search.types import composite
 from fhir_server.search.types.composite import CompositeValue
 from fhir_server.search.types.date import DateValue
@@ -190,7 +190,7 @@ def compile_node(node: Node, resource_type: str, terminology: Terminology, resol
 
 
 def _criterion(criterion: Criterion, terminology: Terminology) -> dict:
-    if criterion.kind in ("id", "lastUpdated") and criterion.modifier == "missing":  # every document has both
+    if criterion.kind in COLUMN_KINDS and criterion.modifier == "missing":  # every document has both
         return MATCH_NONE if criterion.missing else MATCH_ALL
     if criterion.kind == "id":
         return {"terms": {"id": list(criterion.values)}}

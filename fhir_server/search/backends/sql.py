@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, exists, false, func, literal, not_, or_
 
 from fhir_server.search.backends import sql_terminology
 from fhir_server.search.backends.sql_conditions import CONDITIONS
-from fhir_server.search.query import AllOf, AnyOf, Chain, Criterion, Every, Has, Node, SearchQuery
+from fhir_server.search.query import COLUMN_KINDS, AllOf, AnyOf, Chain, Criterion, Every, Has, Node, SearchQuery
 from fhir_server.search.results import SORT_COLUMNS, SortKey
 from fhir_server.storage.versions import StoredVersion, VERSION_COLUMNS, current_versions
 from fhir_server.storage.tables import (multiple_values, resources, search_composite, search_date, search_number,
@@ -32,7 +32,7 @@ def _condition(node: Node, resource_type: str, outer):
     the index of the searched value, instead of once per candidate resource. `_id` and `_lastUpdated` are
     conditions on ``outer``'s own columns.
     """
-    if isinstance(node, Criterion) and node.kind in _RESOURCE_COLUMN_KINDS:
+    if isinstance(node, Criterion) and node.kind in COLUMN_KINDS:
         return _on_resource_columns(node, outer)
     return outer.c.id.in_(_matching_ids(node, resource_type)) if not _is_negative(node) else \
         outer.c.id.not_in(_matching_ids(_positive(node), resource_type))
@@ -94,16 +94,13 @@ def _live_ids(node: Node, resource_type: str):
 
 
 def _criterion_ids(criterion: Criterion, resource_type: str):
-    if criterion.kind in _RESOURCE_COLUMN_KINDS:
+    if criterion.kind in COLUMN_KINDS:
         live = resources.alias()
         return select(live.c.id).where(live.c.resource_type == resource_type, live.c.deleted.is_(False),
                                        _on_resource_columns(criterion, live))
     table = _TABLES[criterion.kind].alias()
     return select(table.c.resource_id).where(table.c.resource_type == resource_type,
                                              _param_is(table, criterion.params), *_values(table, criterion))
-
-
-_RESOURCE_COLUMN_KINDS = ("id", "lastUpdated")  # criteria on the resources table's columns, not on index rows
 
 
 def _on_resource_columns(criterion: Criterion, outer):
@@ -148,7 +145,7 @@ def _dense(connection: Connection, query: SearchQuery) -> frozenset[int]:
     """
     found = set()
     for node in query.criteria:
-        if isinstance(node, Criterion) and node.kind not in _RESOURCE_COLUMN_KINDS and not _is_negative(node):
+        if isinstance(node, Criterion) and node.kind not in COLUMN_KINDS and not _is_negative(node):
             sample = _criterion_ids(node, query.resource_type).limit(DENSE).subquery()
             if connection.execute(select(func.count()).select_from(sample)).scalar_one() >= DENSE:
                 found.add(id(node))
@@ -276,8 +273,7 @@ def _has_multiple_values(connection: Connection, resource_type: str, kind: str, 
 
 def count(connection: Connection, query: SearchQuery) -> int:
     (node, *others) = query.criteria or [None]
-    if isinstance(node, Criterion) and not others and node.kind not in _RESOURCE_COLUMN_KINDS \
-            and not _is_negative(node):
+    if isinstance(node, Criterion) and not others and node.kind not in COLUMN_KINDS and not _is_negative(node):
         # Index rows exist only for current resources: one criterion is counted from its index alone, and
         # without DISTINCT (at 340,000 matches on PostgreSQL: 112 -> 60 ms) unless some resource has
         # several rows for the parameter.
