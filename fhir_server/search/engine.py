@@ -138,7 +138,7 @@ class SearchEngine:
 
     def included(self, connection: Connection, matches: list[StoredVersion], includes: list[results.Include],
                  limit: int, visible=None) -> list[StoredVersion]:
-        return search_include.included(_SqlReferences, connection, matches, includes, limit, visible)
+        return search_include.included(_SqlReferences(self.index), connection, matches, includes, limit, visible)
 
     def find_ids(self, connection: Connection, query: SearchQuery, limit: int) -> list[str]:
         sql_terminology.check(connection, query)
@@ -161,5 +161,14 @@ class _SqlReferences:
     """The reference lookups include.py needs, answered by the SQL backend."""
 
     referenced = staticmethod(sql.referenced)
-    referencing = staticmethod(sql.referencing)
     current_versions = staticmethod(sql.current_versions_of)
+
+    def __init__(self, index: SearchIndex):
+        self._index = index
+
+    def referencing(self, connection: Connection, source_type: str, code: str, target_type: str | None,
+                    targets: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Code `*` is each reference parameter of ``source_type``: the reference index is found by parameter first."""
+        params = (code,) if code != "*" else tuple(
+            field_code for field_code, kind, _ in self._index.fields(source_type) if kind == "reference")
+        return sql.referencing(connection, source_type, params, target_type, targets) if params else set()

@@ -2,7 +2,7 @@
 load has only created resources, the per-resource indexes too.
 
 Each index row goes into its table and its B-tree indexes. Inserting rows one by one into the value indexes
-(those that searches read: code, date, reference target, ...) was about half the cost of writing the rows, while
+(those that searches read: code, date, reference, ...) was about half the cost of writing the rows, while
 building an index over rows already in place sorts them once: measured on 2,000 synthetic patients (51,381
 resources, 562,000 index rows) on SQLite, 101 µs per resource to write without the value indexes plus 28 to
 build them, against 191 with them.

@@ -66,6 +66,8 @@ def dataset() -> list[dict]:
                        "code": {"coding": [coding], **({"text": f"검사 {display}" if number % 6 == 5 else display}
                                                        if number % 2 and display else {})},
                        "subject": {"reference": f"Patient/p{number % 24}"}}
+        if number % 5 == 2:  # a patient who measured it: referenced through another parameter than subject
+            observation["performer"] = [{"reference": f"Patient/p{(number * 7 + 3) % 24}"}]
         element, when = EFFECTIVE[number % len(EFFECTIVE)]
         if element:
             observation[element] = when
@@ -339,6 +341,17 @@ def test_revinclude_adds_referencing_resources(loaded):
     expected = {f"Observation/{resource['id']}" for resource in stored.values()
                 if resource["resourceType"] == "Observation"
                 and _references(resource, "Observation", "patient") & males}
+    assert _modes(bundle)["include"] == expected and expected
+
+
+def test_wildcard_revinclude_adds_resources_referencing_through_any_parameter(loaded):
+    client, stored = loaded
+    bundle = client.get("/fhir/Patient?gender=male&_revinclude=Observation:*&_count=1000").get_json(force=True)
+    males = {f"Patient/{id_}" for id_ in expected_ids(stored, "Patient", "gender", "male")}
+    codes = [definition["code"] for definition in oracle.parameters_of("Observation") if definition["type"] == "reference"]
+    expected = {f"Observation/{resource['id']}" for resource in stored.values()
+                if resource["resourceType"] == "Observation"
+                and any(_references(resource, "Observation", code) & males for code in codes)}
     assert _modes(bundle)["include"] == expected and expected
 
 

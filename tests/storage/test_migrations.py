@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -91,3 +92,25 @@ def test_the_last_updated_rows_are_deleted_and_no_others(tmp_path):
         recorded = set(connection.execute(select(multiple_values.c.param)).scalars())
     engine.dispose()
     assert left == {"date", "birthdate"} and recorded == {"date"}
+
+
+@pytest.mark.parametrize("left_dropped_by_an_import", [False, True])
+def test_the_reference_target_index_goes_and_the_rows_stay(tmp_path, left_dropped_by_an_import):
+    url = f"sqlite:///{tmp_path}/old.sqlite"
+    Database(url).dispose()
+    command.upgrade(alembic_config(url), "0013")
+    engine = create_engine(url)
+    search_reference = metadata.tables["search_reference"]
+    with engine.begin() as connection:
+        if left_dropped_by_an_import:
+            connection.exec_driver_sql("DROP INDEX ix_search_reference_target")
+        connection.execute(insert(search_reference).values(resource_type="Observation", resource_id="o1",
+                                                           param="subject", target_type="Patient", target_id="p1"))
+    migrate(url)
+    with engine.connect() as connection:
+        indexes = set(connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'search_reference'").scalars())
+        left = connection.execute(select(search_reference.c.target_id)).scalars().all()
+    engine.dispose()
+    assert "ix_search_reference_target" not in indexes and "ix_search_reference_value" in indexes
+    assert left == ["p1"]

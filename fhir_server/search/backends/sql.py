@@ -307,9 +307,9 @@ def referenced(connection: Connection, source_type: str, source_ids: list[str], 
     return found
 
 
-def referencing(connection: Connection, source_type: str, code: str, target_type: str | None,
+def referencing(connection: Connection, source_type: str, params: tuple[str, ...], target_type: str | None,
                 targets: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """(type, id) of the ``source_type`` resources whose parameter ``code`` (``*``: any) points at ``targets``."""
+    """(type, id) of the ``source_type`` resources whose reference parameters ``params`` point at ``targets``."""
     by_type: dict[str, list[str]] = {}
     for kind, id_ in targets:
         if target_type is None or kind == target_type:
@@ -318,10 +318,8 @@ def referencing(connection: Connection, source_type: str, code: str, target_type
     for kind, ids in by_type.items():
         for chunk in _chunks(ids):
             statement = select(search_reference.c.resource_id).where(
-                search_reference.c.resource_type == source_type, search_reference.c.target_type == kind,
-                search_reference.c.target_id.in_(chunk))
-            if code != "*":
-                statement = statement.where(search_reference.c.param == code)
+                search_reference.c.resource_type == source_type, _param_is(search_reference, params),
+                search_reference.c.target_type == kind, search_reference.c.target_id.in_(chunk))
             found.update((source_type, row[0]) for row in connection.execute(statement))
     return found
 
