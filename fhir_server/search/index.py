@@ -11,7 +11,7 @@ and storing them a fifth of a bulk load's time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fhir_server.definitions import r4
 from fhir_server.search.fhirpath import Item, Unsupported, compile_expression, compile_on_element
@@ -80,10 +80,7 @@ class SearchIndex:
         """Rows per index table for the current version of a resource, as stored: a union parameter has none of its
         own (:meth:`with_unions` adds them)."""
         tables: dict[str, list[dict]] = {}
-        present = resource.keys()
-        for code, kind, extract in self._of(resource_type).extractors:
-            if extract.roots is not None and present.isdisjoint(extract.roots):
-                continue
+        for code, kind, extract in self._of(resource_type).extractors_for(resource):
             seen = set()
             for item in extract(resource):
                 for row in TYPES[kind].index(item):
@@ -121,6 +118,24 @@ class _TypeIndex:
     unions_of: dict[str, list[str]]  # the unions each part's rows serve
     supported: frozenset[str]
     fields: list[tuple[str, str, str]]  # see SearchIndex.fields
+    # The extractors that can find something in a resource with these top-level keys. Testing every extractor's roots
+    # against every resource was a third of an Observation's extraction (41 parameters; 91 -> 60 µs a resource over
+    # the synthetic population), and a type's resources come in a few shapes.
+    _by_keys: dict[tuple[str, ...], list] = field(default_factory=dict, compare=False)
+
+    def extractors_for(self, resource: dict) -> list[tuple[str, str, object]]:
+        """(code, type, extractor) of each parameter whose rows are stored and whose roots ``resource`` has."""
+        if not self.extractors:
+            return self.extractors
+        keys = tuple(resource)
+        found = self._by_keys.get(keys)
+        if found is None:
+            present = resource.keys()
+            found = [extractor for extractor in self.extractors
+                     if extractor[2].roots is None or not present.isdisjoint(extractor[2].roots)]
+            if len(self._by_keys) < _KEY_SHAPES:  # bounded, whatever shapes a client sends
+                self._by_keys[keys] = found
+        return found
 
     @classmethod
     def compile(cls, registry: Registry, resource_type: str) -> _TypeIndex:
@@ -152,6 +167,7 @@ class _TypeIndex:
 
 
 _NO_PARAMETERS = _TypeIndex([], [], {}, {}, frozenset(), [])  # of a type the server does not store
+_KEY_SHAPES = 1024  # remembered per type
 
 
 def _extractor(parameter: SearchParameter, resource_type: str):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fhir_server import resources
 from fhir_server.definitions import r4
+from fhir_server.search import index as index_module
 from fhir_server.search.index import TYPES, SearchIndex
 from fhir_server.search.parameters import Registry
 from fhir_server.storage.served import with_server_fields
@@ -62,3 +63,15 @@ def test_rows_before_a_write_are_those_of_the_resource_as_served():
         assert index.rows_before_write(example) == expected, example["id"]
         created = {key: value for key, value in example.items() if key != "id"}
         assert index.rows_before_write(created) == index.rows(example["resourceType"], "", served)
+
+
+def test_rows_do_not_depend_on_the_resources_indexed_before(monkeypatch):
+    """Which extractors a resource needs is remembered per type for each set of top-level keys, up to a bound."""
+    monkeypatch.setattr(index_module, "_KEY_SHAPES", 3)
+    remembering, forgetting = _index(), _index()
+    for example in _examples():
+        for resource in _variants(example):
+            forgetting._of(resource["resourceType"])._by_keys.clear()
+            assert remembering.rows_before_write(resource) == forgetting.rows_before_write(resource), example["id"]
+            assert remembering.rows_before_write(resource) == forgetting.rows_before_write(resource), example["id"]
+    assert len(remembering._of("Observation")._by_keys) == 3
