@@ -38,11 +38,16 @@ def _migration(name: str):
     return module
 
 
-def test_the_union_parameters_rows_are_deleted_and_no_others(tmp_path):
+def _database_at(tmp_path, revision: str):
+    """A SQLite database migrated up to ``revision`` only: its URL and an engine on it."""
     url = f"sqlite:///{tmp_path}/old.sqlite"
     Database(url).dispose()
-    command.upgrade(alembic_config(url), "0011")
-    engine = create_engine(url)
+    command.upgrade(alembic_config(url), revision)
+    return url, create_engine(url)
+
+
+def test_the_union_parameters_rows_are_deleted_and_no_others(tmp_path):
+    url, engine = _database_at(tmp_path, "0011")
     rows = [("search_token", "combo-code"), ("search_token", "code"), ("search_token", "component-code"),
             ("search_quantity", "combo-value-quantity"), ("search_quantity", "value-quantity"),
             ("search_composite", "combo-code-value-quantity"), ("search_composite", "combo-code:of-type"),
@@ -74,10 +79,7 @@ def test_the_union_migration_deletes_the_parameters_search_treats_as_unions():
 
 
 def test_the_last_updated_rows_are_deleted_and_no_others(tmp_path):
-    url = f"sqlite:///{tmp_path}/old.sqlite"
-    Database(url).dispose()
-    command.upgrade(alembic_config(url), "0012")
-    engine = create_engine(url)
+    url, engine = _database_at(tmp_path, "0012")
     search_date = metadata.tables["search_date"]
     with engine.begin() as connection:
         for param in ("_lastUpdated", "date", "birthdate"):
@@ -96,10 +98,7 @@ def test_the_last_updated_rows_are_deleted_and_no_others(tmp_path):
 
 @pytest.mark.parametrize("left_dropped_by_an_import", [False, True])
 def test_the_reference_target_index_goes_and_the_rows_stay(tmp_path, left_dropped_by_an_import):
-    url = f"sqlite:///{tmp_path}/old.sqlite"
-    Database(url).dispose()
-    command.upgrade(alembic_config(url), "0013")
-    engine = create_engine(url)
+    url, engine = _database_at(tmp_path, "0013")
     search_reference = metadata.tables["search_reference"]
     with engine.begin() as connection:
         if left_dropped_by_an_import:
