@@ -3,7 +3,7 @@
 The official R4 SearchParameter expressions use a small part of FHIRPath
 (https://hl7.org/fhirpath/): element paths, ``|`` unions, ``as``/``as()``/``ofType()`` casts,
 ``where(resolve() is Type)``, ``where(field='literal')``, ``where(hasExtension('url'))``,
-``extension('url')`` and ``[n]``. Those compile to closures that walk the JSON and tag each value
+``extension('url')``, ``[n]`` and ``X.exists() and X != false`` (Patient ``deceased``). Those compile to closures that walk the JSON and tag each value
 with its FHIR type where the element is a choice (``valueQuantity`` -> ``Quantity``). Anything else
 is evaluated by fhirpathpy, the general engine, as a fallback.
 """
@@ -26,6 +26,7 @@ _AS_SUFFIX = re.compile(r"(.*\S)\s+as\s+([A-Za-z]+)", re.S)
 _RESOLVE_IS = re.compile(r"resolve\(\)\s+is\s+([A-Za-z]+)")
 _EQUALS = re.compile(r"([a-z][A-Za-z0-9]*)\s*=\s*'([^']*)'")
 _QUOTED = re.compile(r"'([^']*)'")
+_EXISTS_AND_NOT_FALSE = re.compile(r"(.+)\.exists\(\)\s+and\s+(.+?)\s*!=\s*false", re.S)
 
 
 class Unsupported(Exception):
@@ -100,6 +101,8 @@ def _compile_union(expression: str, resource_type: str) -> Compiled:
 def _roots(term: str, resource_type: str) -> set[str] | None:
     """The JSON keys of the resource a term's first step reads, or None if it is not a plain element."""
     term = _strip_parentheses(term)
+    if _flag(term) is not None:
+        return None  # a resource without the element has a value too: false
     cast = _AS_SUFFIX.fullmatch(term)
     cast_type = None
     if cast:
@@ -135,6 +138,10 @@ def _roots(term: str, resource_type: str) -> set[str] | None:
 
 def _compile_term(term: str, resource_type: str) -> _Step | None:
     term = _strip_parentheses(term)
+    flag = _flag(term)
+    if flag is not None:
+        inner = _compile_term(flag, resource_type)
+        return None if inner is None else _then(inner, _exists_and_not_false)
     cast = _AS_SUFFIX.fullmatch(term)
     if cast and "(" not in cast.group(2):
         inner = _compile_term(cast.group(1), resource_type)
@@ -246,6 +253,18 @@ def _reference_type(value: object) -> str | None:
         if len(parts) >= 2:
             return parts[-2]
     return value.get("type")
+
+
+def _flag(term: str) -> str | None:
+    """X of ``X.exists() and X != false``, a boolean flag such as Patient ``deceased``; None for other terms."""
+    flag = _EXISTS_AND_NOT_FALSE.fullmatch(term)
+    return flag.group(1).strip() if flag and flag.group(1).strip() == flag.group(2).strip() else None
+
+
+def _exists_and_not_false(items: list[Item]) -> list[Item]:
+    """False without X; else whether X is anything but one boolean false (in FHIRPath, ``!=`` between different types,
+    or between collections of different sizes, is true). fhirpathpy evaluated it at 44 µs a Patient."""
+    return [(bool(items) and not (len(items) == 1 and items[0][0] is False), None)]
 
 
 def _flatten(value: object) -> Iterable[object]:
