@@ -3,9 +3,9 @@
 The official R4 SearchParameter expressions use a small part of FHIRPath
 (https://hl7.org/fhirpath/): element paths, ``|`` unions, ``as``/``as()``/``ofType()`` casts,
 ``where(resolve() is Type)``, ``where(field='literal')``, ``where(hasExtension('url'))``,
-``extension('url')``, ``[n]`` and ``X.exists() and X != false`` (Patient ``deceased``). Those compile to closures that walk the JSON and tag each value
-with its FHIR type where the element is a choice (``valueQuantity`` -> ``Quantity``). Anything else
-is evaluated by fhirpathpy, the general engine, as a fallback.
+``extension('url')``, ``[n]`` and ``X.exists() and X != false`` (Patient ``deceased``). Those compile to
+closures that walk the JSON and tag each value with its FHIR type where the element is a choice
+(``valueQuantity`` -> ``Quantity``). Anything else is evaluated by fhirpathpy, the general engine, as a fallback.
 """
 
 from __future__ import annotations

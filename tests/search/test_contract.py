@@ -213,7 +213,8 @@ def test_last_updated_matches_brute_force(loaded):
     assert len(instants) >= 3
     first, middle = instants[0], instants[len(instants) // 2]
     day = middle[:10]
-    cases = [("Observation", "_lastUpdated", f"{prefix}{middle}") for prefix in ("", "ge", "gt", "le", "lt", "ne", "sa", "eb")]
+    cases = [("Observation", "_lastUpdated", f"{prefix}{middle}")
+             for prefix in ("", "ge", "gt", "le", "lt", "ne", "sa", "eb")]
     cases += [("Patient", "_lastUpdated", day), ("Patient", "_lastUpdated", f"lt{day}"),
               ("Patient", "_lastUpdated", f"le{first},gt{middle}"), ("Patient", "_lastUpdated:missing", "true"),
               ("Patient", "_lastUpdated:missing", "false"), ("Observation", "subject._lastUpdated", f"le{first}"),
@@ -348,7 +349,8 @@ def test_wildcard_revinclude_adds_resources_referencing_through_any_parameter(lo
     client, stored = loaded
     bundle = client.get("/fhir/Patient?gender=male&_revinclude=Observation:*&_count=1000").get_json(force=True)
     males = {f"Patient/{id_}" for id_ in expected_ids(stored, "Patient", "gender", "male")}
-    codes = [definition["code"] for definition in oracle.parameters_of("Observation") if definition["type"] == "reference"]
+    codes = [definition["code"] for definition in oracle.parameters_of("Observation")
+             if definition["type"] == "reference"]
     expected = {f"Observation/{resource['id']}" for resource in stored.values()
                 if resource["resourceType"] == "Observation"
                 and any(_references(resource, "Observation", code) & males for code in codes)}

@@ -72,6 +72,7 @@ def test_rows_do_not_depend_on_the_resources_indexed_before(monkeypatch):
     for example in _examples():
         for resource in _variants(example):
             forgetting._of(resource["resourceType"])._by_keys.clear()
-            assert remembering.rows_before_write(resource) == forgetting.rows_before_write(resource), example["id"]
-            assert remembering.rows_before_write(resource) == forgetting.rows_before_write(resource), example["id"]
+            expected = forgetting.rows_before_write(resource)
+            assert remembering.rows_before_write(resource) == expected, example["id"]  # first met, or past the bound
+            assert remembering.rows_before_write(resource) == expected, example["id"]  # from memory, within it
     assert len(remembering._of("Observation")._by_keys) == 3
